@@ -1,0 +1,1 @@
+//! Application-layer parsers (DNS, TLS, HTTP, QUIC): sans-IO, bytes in, events out.

@@ -1,0 +1,1 @@
+//! Enrichment: names for every destination (DNS cache, naming rules).

@@ -1,0 +1,1 @@
+//! Flows: the bidirectional flow table, IP defragmentation and TCP reassembly.

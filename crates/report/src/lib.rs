@@ -1,0 +1,48 @@
+//! Report types and writers.
+//!
+//! The types here are serialize-only: they are the stable JSON contract (`phonehome/report/v1`)
+//! and carry no behaviour. The pipeline builds a [`Report`]; writers print it.
+
+mod model;
+
+pub use model::*;
+
+/// Writes the report as one pretty-printed JSON document.
+pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    out.write_all(b"\n")
+}
+
+/// Formats a capture timestamp as RFC 3339 UTC with microseconds, e.g. `2024-05-01T12:00:00.123456Z`.
+pub fn rfc3339(ts: phonehome_capture::Timestamp) -> String {
+    let micros = ts.as_nanos().div_euclid(1000);
+    let Ok(dt) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000) else {
+        return "invalid-time".to_string();
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.microsecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phonehome_capture::Timestamp;
+
+    #[test]
+    fn rfc3339_has_microseconds_and_utc() {
+        let ts = Timestamp::from_nanos(1_700_000_000_123_456_789);
+        assert_eq!(rfc3339(ts), "2023-11-14T22:13:20.123456Z");
+        assert_eq!(
+            rfc3339(Timestamp::from_nanos(0)),
+            "1970-01-01T00:00:00.000000Z"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Zero-copy views of link, network and transport headers.

@@ -1,0 +1,8 @@
+//! End-to-end tests: run the `phonehome` binary on captures the tests write themselves.
+
+// Helpers are shared between test modules of this one binary.
+#![allow(unreachable_pub)]
+
+mod util;
+
+mod audit;
