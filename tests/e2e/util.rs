@@ -30,6 +30,10 @@ impl PcapBuilder {
         self
     }
 
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, &self.bytes).expect("test directory is writable");
@@ -51,4 +55,149 @@ pub fn json(output: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("phonehome prints valid JSON")
+}
+
+/// Frame builders: Ethernet + IPv4/IPv6 + TCP/UDP, checksums left zero (phonehome does not
+/// verify them, as captures taken on the sending host carry offloaded, unset checksums).
+pub mod frame {
+    use std::net::IpAddr;
+
+    pub const SYN: u8 = 0x02;
+    pub const ACK: u8 = 0x10;
+    pub const PSH: u8 = 0x08;
+    pub const FIN: u8 = 0x01;
+
+    fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn ip(src: IpAddr, dst: IpAddr, protocol: u8, payload: &[u8]) -> Vec<u8> {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut h = vec![0x45, 0];
+                h.extend_from_slice(&(20 + payload.len() as u16).to_be_bytes());
+                h.extend_from_slice(&[0, 1, 0x40, 0, 64, protocol, 0, 0]);
+                h.extend_from_slice(&s.octets());
+                h.extend_from_slice(&d.octets());
+                h.extend_from_slice(payload);
+                ethernet(0x0800, &h)
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let mut h = vec![0x60, 0, 0, 0];
+                h.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+                h.extend_from_slice(&[protocol, 64]);
+                h.extend_from_slice(&s.octets());
+                h.extend_from_slice(&d.octets());
+                h.extend_from_slice(payload);
+                ethernet(0x86dd, &h)
+            }
+            _ => panic!("mixed address families"),
+        }
+    }
+
+    pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = Vec::new();
+        u.extend_from_slice(&sport.to_be_bytes());
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        ip(src.parse().unwrap(), dst.parse().unwrap(), 17, &u)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn tcp(
+        src: &str,
+        sport: u16,
+        dst: &str,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let mut t = Vec::new();
+        t.extend_from_slice(&sport.to_be_bytes());
+        t.extend_from_slice(&dport.to_be_bytes());
+        t.extend_from_slice(&seq.to_be_bytes());
+        t.extend_from_slice(&ack.to_be_bytes());
+        t.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        t.extend_from_slice(payload);
+        ip(src.parse().unwrap(), dst.parse().unwrap(), 6, &t)
+    }
+
+    fn name(out: &mut Vec<u8>, name: &str) {
+        for label in name.split('.') {
+            out.push(label.len() as u8);
+            out.extend_from_slice(label.as_bytes());
+        }
+        out.push(0);
+    }
+
+    /// A DNS query for `qname` (type A), or its response with one A record per address.
+    pub fn dns(id: u16, qname: &str, answers: &[[u8; 4]]) -> Vec<u8> {
+        let response = !answers.is_empty();
+        let mut m = id.to_be_bytes().to_vec();
+        m.extend_from_slice(if response {
+            &[0x81, 0x80]
+        } else {
+            &[0x01, 0x00]
+        });
+        m.extend_from_slice(&[0, 1]);
+        m.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        name(&mut m, qname);
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        for a in answers {
+            m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4]);
+            m.extend_from_slice(a);
+        }
+        m
+    }
+
+    fn ext(out: &mut Vec<u8>, kind: u16, body: &[u8]) {
+        out.extend_from_slice(&kind.to_be_bytes());
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+    }
+
+    /// A TLS 1.3-style ClientHello record offering `alpn`, naming `sni` (RFC 8446 4.1.2).
+    pub fn client_hello(sni: &str, alpn: &[&str]) -> Vec<u8> {
+        let mut body = vec![0x03, 0x03];
+        body.extend_from_slice(&[0x11; 32]);
+        body.push(32);
+        body.extend_from_slice(&[0x22; 32]);
+        body.extend_from_slice(&[0, 6, 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2f]);
+        body.extend_from_slice(&[1, 0]);
+        let mut exts = Vec::new();
+        let mut sni_body = Vec::new();
+        sni_body.extend_from_slice(&(sni.len() as u16 + 3).to_be_bytes());
+        sni_body.push(0);
+        sni_body.extend_from_slice(&(sni.len() as u16).to_be_bytes());
+        sni_body.extend_from_slice(sni.as_bytes());
+        ext(&mut exts, 0, &sni_body);
+        ext(&mut exts, 10, &[0, 4, 0, 0x1d, 0, 0x17]);
+        let mut protos = Vec::new();
+        for p in alpn {
+            protos.push(p.len() as u8);
+            protos.extend_from_slice(p.as_bytes());
+        }
+        let mut alpn_body = (protos.len() as u16).to_be_bytes().to_vec();
+        alpn_body.extend_from_slice(&protos);
+        ext(&mut exts, 16, &alpn_body);
+        ext(&mut exts, 13, &[0, 4, 0x04, 0x03, 0x08, 0x04]);
+        ext(&mut exts, 43, &[4, 0x03, 0x04, 0x03, 0x03]);
+        body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        body.extend_from_slice(&exts);
+        let mut hs = vec![1];
+        hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        hs.extend_from_slice(&body);
+        let mut rec = vec![0x16, 0x03, 0x01];
+        rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&hs);
+        rec
+    }
 }

@@ -1,13 +1,19 @@
 //! The `phonehome` command. Glue only: flags in, the library does the work, exit codes out.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// What does this device send, to whom, and where in the world does it land?
+///
+/// phonehome reads packet captures of a device under test (pcap or pcapng as written by
+/// tcpdump, dumpcap/Wireshark, PCAPdroid or editcap; gzip or zstd compressed; `-` for
+/// standard input), rebuilds its conversations (IP defragmentation, TCP reassembly) and names
+/// every server it talked to, with the evidence: TLS SNI, QUIC SNI, HTTP Host, the DNS answer
+/// that gave out the address, or the server certificate.
 #[derive(Parser, Debug)]
-#[command(name = "phonehome", version, about, long_about = None)]
+#[command(name = "phonehome", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -15,30 +21,49 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Read captures (pcap, pcapng; `-` for standard input) and report every destination.
+    /// Read captures and report every destination: flows, DNS, TLS, QUIC and HTTP.
+    ///
+    /// Exit status: 0 when the report was written, 2 on a usage error or when no capture
+    /// could be read at all. Damaged captures are read up to the damage and warned about.
     Audit(AuditArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct AuditArgs {
-    /// Capture files to read; `-` reads standard input.
+    /// Capture files (pcap, pcapng, optionally .gz/.zst compressed); `-` reads standard input,
+    /// e.g. `tcpdump -i wlan0 -w - | phonehome audit -`. Several files are read as one capture.
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Summary)]
+    /// Output: `summary` (a table for the terminal), `json` (one report document,
+    /// schema phonehome/report/v1) or `ndjson` (one event per line, like Suricata's eve.json).
+    #[arg(long, short = 'F', value_enum, default_value_t = Format::Summary)]
     format: Format,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
-    /// Worker threads (default: all cores). Results are identical for any value.
-    #[arg(long, default_value_t = 0)]
+    /// Worker threads (default: all cores). The report is identical for any value.
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
+    /// Keep only traffic to or from the device under test, given as its IP address or MAC
+    /// address (for hotspot captures holding several devices). The rest is counted.
+    #[arg(long, value_name = "IP|MAC")]
+    device: Option<phonehome::Device>,
+    /// Memory for out-of-order TCP data of all flows together, in MiB.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    reassembly_memory: u64,
+    /// Most flows kept open at once; beyond it the longest idle flow is closed (and counted).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    max_flows: usize,
+    /// Never show a progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
     Summary,
     Json,
+    Ndjson,
 }
 
 fn main() -> ExitCode {
@@ -61,32 +86,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Inputs smaller than this finish before a progress bar would help.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let options = phonehome::Options {
         threads: args.threads,
+        device: args.device.clone(),
+        reassembly_budget: args.reassembly_memory.saturating_mul(1 << 20),
+        max_flows: args.max_flows,
     };
-    let report = phonehome::audit(&args.captures, &options)?;
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut progress = |p: phonehome::Progress| {
+        if !show_progress {
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| new_bar(p.total));
+        if p.total.is_none_or(|t| t >= PROGRESS_MIN_BYTES) {
+            if let Some(total) = p.total {
+                bar.set_length(total);
+            }
+            bar.set_position(p.bytes);
+        }
+    };
+    let result = phonehome::audit_with_progress(&args.captures, &options, &mut progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
+    for input in &report.inputs {
+        for warning in &input.warnings {
+            eprintln!("phonehome: warning: {warning}");
+        }
+    }
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match args.format {
+        Format::Summary => phonehome::report::write_summary(&report, &mut out)?,
         Format::Json => phonehome::report::write_json(&report, &mut out)?,
-        Format::Summary => {
-            for input in &report.inputs {
-                writeln!(
-                    out,
-                    "{}: {} packets, {} bytes",
-                    input.path, input.packets, input.bytes
-                )?;
-                for w in &input.warnings {
-                    writeln!(out, "  warning: {w}")?;
-                }
-            }
-        }
+        Format::Ndjson => phonehome::report::write_ndjson(&report, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn new_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    let bar = match total {
+        Some(t) => indicatif::ProgressBar::new(t),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -4,8 +4,12 @@
 //! and carry no behaviour. The pipeline builds a [`Report`]; writers print it.
 
 mod model;
+mod ndjson;
+mod summary;
 
 pub use model::*;
+pub use ndjson::write_ndjson;
+pub use summary::{human_bytes, write_summary};
 
 /// Writes the report as one pretty-printed JSON document.
 pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
@@ -29,6 +33,63 @@ pub fn rfc3339(ts: phonehome_capture::Timestamp) -> String {
         dt.second(),
         dt.microsecond()
     )
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use crate::*;
+
+    /// One UDP flow with one DNS query.
+    pub(crate) fn tiny_report() -> Report {
+        Report {
+            schema: SCHEMA,
+            run: Run {
+                version: "0".into(),
+                start_time: "2024-01-01T00:00:00.000000Z".into(),
+                duration_ms: 0,
+            },
+            inputs: Vec::new(),
+            flows: vec![Flow {
+                id: 1,
+                proto: "udp".into(),
+                client: "192.0.2.1:5000".into(),
+                server: "192.0.2.53:53".into(),
+                first_ts: "2024-01-01T00:00:01.000000Z".into(),
+                last_ts: "2024-01-01T00:00:01.000000Z".into(),
+                input: 0,
+                first_frame: 1,
+                packets_up: 1,
+                packets_down: 0,
+                bytes_up: 40,
+                bytes_down: 0,
+                app_proto: Some("dns".into()),
+                server_name: None,
+                name_source: "none".into(),
+                name_conflicts: Vec::new(),
+                tls: None,
+                quic: None,
+                tcp: None,
+            }],
+            dns: vec![Dns {
+                ts: "2024-01-01T00:00:01.000000Z".into(),
+                flow: 1,
+                input: 0,
+                frame: 1,
+                response: false,
+                id: 7,
+                query: Some("example.com".into()),
+                questions: vec!["example.com".into()],
+                qtype: Some("A".into()),
+                rcode: None,
+                answers: Vec::new(),
+            }],
+            http: Vec::new(),
+            destinations: Vec::new(),
+            findings: Vec::new(),
+            blind_spots: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,10 @@ pub struct Report {
     pub http: Vec<Http>,
     pub destinations: Vec<Destination>,
     pub findings: Vec<Finding>,
+    /// Where the capture cannot show what was sent or to whom.
+    pub blind_spots: Vec<BlindSpot>,
+    /// Counters of what was read, skipped, lost or capped.
+    pub stats: Stats,
 }
 
 /// The only part of a report that may differ between two runs on the same input.
@@ -47,6 +51,9 @@ pub struct Flow {
     pub server: String,
     pub first_ts: String,
     pub last_ts: String,
+    /// Index into `inputs` and frame number there of the flow's first packet.
+    pub input: usize,
+    pub first_frame: u64,
     pub packets_up: u64,
     pub packets_down: u64,
     pub bytes_up: u64,
@@ -54,20 +61,47 @@ pub struct Flow {
     pub app_proto: Option<String>,
     pub server_name: Option<String>,
     pub name_source: String,
+    /// Other names the flow claimed that disagree with `server_name` (e.g. an HTTP Host
+    /// differing from the SNI: domain fronting).
+    pub name_conflicts: Vec<String>,
     pub tls: Option<Tls>,
     pub quic: Option<Quic>,
+    /// TCP reassembly accounting; absent for other protocols.
+    pub tcp: Option<TcpStats>,
+}
+
+/// What TCP reassembly could and could not rebuild, both directions added.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TcpStats {
+    /// Holes in the byte streams: data the capture never showed.
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    /// Retransmitted bytes that differed from the first copy.
+    pub overlap_conflicts: u64,
+    /// Out-of-order data dropped because a cap was reached.
+    pub capped: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Tls {
     pub sni: Option<String>,
+    /// The ClientHello offered Encrypted Client Hello: `sni` is only the outer name.
+    pub ech: bool,
     pub alpn: Vec<String>,
     pub version: Option<String>,
     pub ja3: Option<String>,
     pub ja3s: Option<String>,
     pub ja4: Option<String>,
+    pub cipher: Option<String>,
     pub cert_subject: Option<String>,
+    pub cert_issuer: Option<String>,
+    pub cert_org: Option<String>,
     pub cert_sans: Vec<String>,
+    pub cert_not_before: Option<String>,
+    pub cert_not_after: Option<String>,
+    pub cert_sha256: Option<String>,
+    /// TLS alerts seen (e.g. "fatal 42 bad_certificate"): typical of certificate pinning.
+    pub alerts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -83,6 +117,8 @@ pub struct Quic {
 pub struct Dns {
     pub ts: String,
     pub flow: u64,
+    pub input: usize,
+    pub frame: u64,
     pub response: bool,
     pub id: u16,
     pub query: Option<String>,
@@ -105,12 +141,22 @@ pub struct DnsAnswer {
 pub struct Http {
     pub ts: String,
     pub flow: u64,
+    pub input: usize,
+    pub frame: u64,
+    /// "request" or "response".
+    pub kind: &'static str,
     pub method: Option<String>,
     pub host: Option<String>,
     pub uri: Option<String>,
     pub status: Option<u16>,
     pub user_agent: Option<String>,
     pub content_type: Option<String>,
+    /// Body length after transfer and content decoding.
+    pub body_len: u64,
+    /// Content-Encoding layers undone, outermost first.
+    pub encodings: Vec<String>,
+    /// "http1" today; "h2" and "h3" once decrypted traffic is parsed.
+    pub transport: &'static str,
 }
 
 /// One server, by name (or by address when it has none).
@@ -125,7 +171,45 @@ pub struct Destination {
     pub first_ts: String,
 }
 
-/// A finding; produced by later stages.
+/// One blind spot of one flow.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlindSpot {
+    pub flow: u64,
+    /// "encrypted-dns", "ech", "unnamed".
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// Whole-run counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Frames without IP (ARP, LLDP, ...).
+    pub non_ip: u64,
+    /// Frames that could not be decoded (each kind also warned once per input).
+    pub decode_errors: u64,
+    /// Frames of link types phonehome cannot read.
+    pub unsupported_link: u64,
+    /// Frames left out by `--device`.
+    pub not_device: u64,
+    pub fragments: u64,
+    pub reassembled_datagrams: u64,
+    pub fragments_dropped: u64,
+    pub flows: u64,
+    /// Flows evicted early because the flow table was full.
+    pub flows_evicted_full: u64,
+    pub tcp_gaps: u64,
+    pub tcp_gap_bytes: u64,
+    /// Times a reassembly memory cap was reached.
+    pub reassembly_cap_hits: u64,
+    pub dns_messages: u64,
+    pub dns_malformed: u64,
+    pub http_messages: u64,
+    pub tls_handshakes: u64,
+    pub quic_initials: u64,
+    pub quic_decrypt_failures: u64,
+}
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub kind: String,

@@ -1,0 +1,265 @@
+//! Blind spots: flows whose content or destination the capture cannot reveal.
+//!
+//! An auditor must know what phonehome could *not* see: DNS that travels encrypted (DoH, DoT,
+//! DoQ) hides every later name; Encrypted Client Hello hides the real server name behind an
+//! outer one; and some flows carry no name at all.
+
+use std::net::IpAddr;
+
+/// Why part of the traffic stays opaque.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// DNS over HTTPS, TLS or QUIC: the names the device resolved are hidden.
+    EncryptedDns,
+    /// TLS Encrypted Client Hello: only the outer (public) name is visible.
+    Ech,
+    /// No SNI, Host, DNS answer or certificate named the server.
+    Unnamed,
+}
+
+impl Kind {
+    /// The stable report spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EncryptedDns => "encrypted-dns",
+            Self::Ech => "ech",
+            Self::Unnamed => "unnamed",
+        }
+    }
+}
+
+/// One blind spot of one flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlindSpot {
+    pub kind: Kind,
+    pub detail: String,
+}
+
+/// What a flow showed that matters for blind spots.
+#[derive(Clone, Debug, Default)]
+pub struct Facts<'a> {
+    /// "tcp", "udp", ...
+    pub proto: &'a str,
+    pub server: Option<IpAddr>,
+    pub server_port: u16,
+    /// TLS or QUIC server name.
+    pub sni: Option<&'a str>,
+    pub alpn: &'a [String],
+    pub ech: bool,
+    pub named: bool,
+    /// The flow carried bytes of its own (a bare handshake or a scan is not worth naming).
+    pub has_payload: bool,
+}
+
+/// Public resolvers that answer DNS over HTTPS, TLS or QUIC, by name.
+const RESOLVER_NAMES: &[&str] = &[
+    "dns.google",
+    "dns.google.com",
+    "8888.google",
+    "dns64.dns.google",
+    "cloudflare-dns.com",
+    "one.one.one.one",
+    "1dot1dot1dot1.cloudflare-dns.com",
+    "dns.quad9.net",
+    "dns9.quad9.net",
+    "dns10.quad9.net",
+    "dns11.quad9.net",
+    "doh.opendns.com",
+    "dns.opendns.com",
+    "doh.familyshield.opendns.com",
+    "dns.umbrella.com",
+    "dns.adguard.com",
+    "dns.adguard-dns.com",
+    "dns-unfiltered.adguard.com",
+    "dns.nextdns.io",
+    "doh.pub",
+    "dot.pub",
+    "sm2.doh.pub",
+    "dns.alidns.com",
+    "doh.360.cn",
+    "dot.360.cn",
+    "doh.dns.apple.com",
+    "dns.twnic.tw",
+    "dns.controld.com",
+    "freedns.controld.com",
+    "doh.cleanbrowsing.org",
+    "doh.mullvad.net",
+    "dns.mullvad.net",
+    "dns.sb",
+    "doh.dns.sb",
+    "odvr.nic.cz",
+    "doh.xfinity.com",
+    "dns.switch.ch",
+    "doh.libredns.gr",
+];
+
+/// Public resolvers' anycast addresses; traffic to them on 443 is DNS over HTTPS.
+const RESOLVER_ADDRS: &[&str] = &[
+    "8.8.8.8",
+    "8.8.4.4",
+    "2001:4860:4860::8888",
+    "2001:4860:4860::8844",
+    "1.1.1.1",
+    "1.0.0.1",
+    "2606:4700:4700::1111",
+    "2606:4700:4700::1001",
+    "9.9.9.9",
+    "149.112.112.112",
+    "2620:fe::fe",
+    "2620:fe::9",
+    "208.67.222.222",
+    "208.67.220.220",
+    "94.140.14.14",
+    "94.140.15.15",
+    "223.5.5.5",
+    "223.6.6.6",
+    "2400:3200::1",
+    "119.29.29.29",
+    "1.12.12.12",
+    "120.53.53.53",
+    "101.101.101.101",
+    "101.102.103.104",
+    "185.222.222.222",
+    "45.90.28.0",
+    "45.90.30.0",
+];
+
+fn is_resolver_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    RESOLVER_NAMES.iter().any(|r| {
+        name.eq_ignore_ascii_case(r)
+            || (name.len() > r.len()
+                && name[name.len() - r.len()..].eq_ignore_ascii_case(r)
+                && name.as_bytes()[name.len() - r.len() - 1] == b'.')
+    })
+}
+
+fn is_resolver_addr(addr: IpAddr) -> bool {
+    RESOLVER_ADDRS
+        .iter()
+        .any(|a| a.parse::<IpAddr>().is_ok_and(|r| r == addr))
+}
+
+/// The blind spots of one flow.
+pub fn classify(facts: &Facts<'_>) -> Vec<BlindSpot> {
+    let mut spots = Vec::new();
+    let alpn_is = |p: &str| facts.alpn.iter().any(|a| a == p);
+    let encrypted_dns = if facts.server_port == 853 {
+        Some(if facts.proto == "udp" {
+            "DNS over QUIC (port 853)".to_string()
+        } else {
+            "DNS over TLS (port 853)".to_string()
+        })
+    } else if alpn_is("doq") || alpn_is("dot") {
+        Some("DNS over QUIC or TLS (ALPN)".to_string())
+    } else if let Some(name) = facts.sni.filter(|n| is_resolver_name(n)) {
+        Some(format!("DNS over HTTPS to {name}"))
+    } else if facts.server_port == 443 && facts.server.is_some_and(is_resolver_addr) {
+        let addr = facts.server.map(|a| a.to_string()).unwrap_or_default();
+        Some(format!("DNS over HTTPS to public resolver {addr}"))
+    } else {
+        None
+    };
+    if let Some(detail) = encrypted_dns {
+        spots.push(BlindSpot {
+            kind: Kind::EncryptedDns,
+            detail,
+        });
+    }
+    if facts.ech {
+        let outer = facts.sni.unwrap_or("(none)");
+        spots.push(BlindSpot {
+            kind: Kind::Ech,
+            detail: format!("Encrypted Client Hello: only the outer name {outer} is visible"),
+        });
+    }
+    if !facts.named && facts.has_payload {
+        spots.push(BlindSpot {
+            kind: Kind::Unnamed,
+            detail: "no SNI, HTTP Host, earlier DNS answer or certificate names this server"
+                .to_string(),
+        });
+    }
+    spots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(f: &Facts<'_>) -> Vec<Kind> {
+        classify(f).into_iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn encrypted_dns_by_port_alpn_name_and_address() {
+        let doq = vec!["doq".to_string()];
+        let cases = [
+            Facts {
+                proto: "tcp",
+                server_port: 853,
+                named: true,
+                ..Facts::default()
+            },
+            Facts {
+                proto: "udp",
+                server_port: 8853,
+                alpn: &doq,
+                named: true,
+                ..Facts::default()
+            },
+            Facts {
+                proto: "tcp",
+                server_port: 443,
+                sni: Some("mozilla.cloudflare-dns.com"),
+                named: true,
+                ..Facts::default()
+            },
+            Facts {
+                proto: "tcp",
+                server_port: 443,
+                server: Some("1.1.1.1".parse().unwrap()),
+                named: true,
+                ..Facts::default()
+            },
+        ];
+        for f in &cases {
+            assert_eq!(kinds(f), vec![Kind::EncryptedDns], "{f:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_flows_are_not_blind() {
+        let f = Facts {
+            proto: "tcp",
+            server_port: 443,
+            server: Some("93.184.216.34".parse().unwrap()),
+            sni: Some("notcloudflare-dns.com"),
+            named: true,
+            has_payload: true,
+            ..Facts::default()
+        };
+        assert!(classify(&f).is_empty());
+    }
+
+    #[test]
+    fn ech_and_unnamed() {
+        let f = Facts {
+            proto: "tcp",
+            server_port: 443,
+            sni: Some("cloudflare-ech.com"),
+            ech: true,
+            named: true,
+            has_payload: true,
+            ..Facts::default()
+        };
+        assert_eq!(kinds(&f), vec![Kind::Ech]);
+        let f = Facts {
+            proto: "udp",
+            server_port: 3478,
+            has_payload: true,
+            ..Facts::default()
+        };
+        assert_eq!(kinds(&f), vec![Kind::Unnamed]);
+    }
+}

@@ -1,0 +1,444 @@
+//! Merging shards into one report: deterministic order, flow ids, names, destinations.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use phonehome_app::{dns, quic, tls};
+use phonehome_capture::Timestamp;
+use phonehome_enrich::blind::{self, Facts};
+use phonehome_enrich::names::{DnsCache, Evidence};
+use phonehome_report::{self as report, rfc3339};
+
+use crate::records::{Counters, DnsRecord, HttpRecord};
+use crate::shard::{FlowRecord, PacketCounters, ShardOutput, Trouble};
+
+/// Warnings listed per input before the rest is summed up.
+const MAX_WARNINGS: usize = 64;
+
+/// What the reading thread learnt about one input.
+#[derive(Debug)]
+pub(crate) struct InputSummary {
+    pub(crate) path: String,
+    pub(crate) sha256: String,
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+    pub(crate) first_ts: Option<Timestamp>,
+    pub(crate) last_ts: Option<Timestamp>,
+    pub(crate) warnings: Vec<String>,
+    /// Set when the input could not be read at all.
+    pub(crate) fatal: Option<String>,
+}
+
+impl InputSummary {
+    pub(crate) fn new(path: &str) -> Self {
+        Self {
+            path: path.to_string(),
+            sha256: String::new(),
+            packets: 0,
+            bytes: 0,
+            first_ts: None,
+            last_ts: None,
+            warnings: Vec::new(),
+            fatal: None,
+        }
+    }
+}
+
+pub(crate) fn assemble(inputs: Vec<InputSummary>, outputs: Vec<ShardOutput>) -> report::Report {
+    let mut flows: Vec<FlowRecord> = Vec::new();
+    let mut dns_records: Vec<DnsRecord> = Vec::new();
+    let mut http_records: Vec<HttpRecord> = Vec::new();
+    let mut counters = Counters::default();
+    let mut packets = PacketCounters::default();
+    let mut trouble = Trouble::default();
+    let mut stats = report::Stats::default();
+    for out in outputs {
+        flows.extend(out.flows);
+        dns_records.extend(out.sink.dns);
+        http_records.extend(out.sink.http);
+        counters.add(&out.sink.counters);
+        let p = &out.packets;
+        packets.packets += p.packets;
+        packets.non_ip += p.non_ip;
+        packets.decode_errors += p.decode_errors;
+        packets.unsupported_link += p.unsupported_link;
+        packets.not_device += p.not_device;
+        packets.fragments += p.fragments;
+        trouble.merge(out.trouble);
+        stats.reassembled_datagrams += out.reassembled;
+        stats.fragments_dropped += out.fragments_dropped;
+        stats.flows_evicted_full += out.evicted_full;
+        stats.reassembly_cap_hits += out.budget_hits;
+    }
+
+    flows.sort_by(|a, b| {
+        (a.first_ts, a.input, a.first_frame, a.handle).cmp(&(
+            b.first_ts,
+            b.input,
+            b.first_frame,
+            b.handle,
+        ))
+    });
+    let ids: HashMap<u64, u64> = flows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.handle, i as u64 + 1))
+        .collect();
+    let id_of = |handle: u64| ids.get(&handle).copied().unwrap_or(0);
+    // Shards are concatenated in order and each keeps capture order, so a stable sort by
+    // position is the same for any number of shards.
+    dns_records.sort_by_key(|r| r.pos);
+    http_records.sort_by_key(|r| r.pos);
+
+    let mut cache = DnsCache::default();
+    for r in dns_records.iter().filter(|r| r.msg.response) {
+        learn(&mut cache, r);
+    }
+
+    let mut report_flows = Vec::with_capacity(flows.len());
+    let mut blind_spots = Vec::new();
+    for f in &flows {
+        let id = id_of(f.handle);
+        let flow = flow_report(id, f, &cache, &mut blind_spots);
+        if let Some(t) = &flow.tcp {
+            stats.tcp_gaps += t.gaps;
+            stats.tcp_gap_bytes += t.gap_bytes;
+        }
+        report_flows.push(flow);
+    }
+    let destinations = destinations(&report_flows);
+
+    let dns = dns_records
+        .iter()
+        .map(|r| dns_report(id_of(r.flow), r))
+        .collect::<Vec<_>>();
+    let http = http_records
+        .iter()
+        .map(|r| http_report(id_of(r.flow), r))
+        .collect::<Vec<_>>();
+
+    stats.packets = packets.packets;
+    stats.bytes = inputs.iter().map(|i| i.bytes).sum();
+    stats.non_ip = packets.non_ip;
+    stats.decode_errors = packets.decode_errors;
+    stats.unsupported_link = packets.unsupported_link;
+    stats.not_device = packets.not_device;
+    stats.fragments = packets.fragments;
+    stats.flows = report_flows.len() as u64;
+    stats.dns_messages = counters.dns_messages;
+    stats.dns_malformed = counters.dns_malformed;
+    stats.http_messages = http.len() as u64;
+    stats.tls_handshakes = counters.tls_handshakes;
+    stats.quic_initials = counters.quic_initials;
+    stats.quic_decrypt_failures = counters.quic_decrypt_failures;
+
+    let inputs = input_reports(inputs, &trouble);
+    report::Report {
+        schema: report::SCHEMA,
+        run: report::Run {
+            version: String::new(),
+            start_time: String::new(),
+            duration_ms: 0,
+        },
+        inputs,
+        flows: report_flows,
+        dns,
+        http,
+        destinations,
+        findings: Vec::new(),
+        blind_spots,
+        stats,
+    }
+}
+
+/// Teaches the cache the addresses a DNS response handed out, under the name that was asked.
+fn learn(cache: &mut DnsCache, r: &DnsRecord) {
+    let asked = r.msg.questions.first().map(|q| q.name.as_str());
+    for answer in &r.msg.answers {
+        let name = asked.unwrap_or(answer.name.as_str());
+        match &answer.data {
+            dns::RData::A(a) => cache.insert(r.ts, IpAddr::V4(*a), name),
+            dns::RData::Aaaa(a) => cache.insert(r.ts, IpAddr::V6(*a), name),
+            dns::RData::Svcb {
+                ipv4hint, ipv6hint, ..
+            } => {
+                for a in ipv4hint {
+                    cache.insert(r.ts, IpAddr::V4(*a), name);
+                }
+                for a in ipv6hint {
+                    cache.insert(r.ts, IpAddr::V6(*a), name);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        1 => "icmp".into(),
+        2 => "igmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        47 => "gre".into(),
+        50 => "esp".into(),
+        51 => "ah".into(),
+        58 => "icmpv6".into(),
+        132 => "sctp".into(),
+        136 => "udplite".into(),
+        n => format!("ip-proto-{n}"),
+    }
+}
+
+fn flow_report(
+    id: u64,
+    f: &FlowRecord,
+    cache: &DnsCache,
+    blind_spots: &mut Vec<report::BlindSpot>,
+) -> report::Flow {
+    let info = &f.info;
+    let hello = info.client_hello.as_deref();
+    let quic_hello = info.quic.as_deref();
+    let leaf = info.leaf.as_deref();
+    let mut cert_names: Vec<String> = Vec::new();
+    if let Some(cert) = leaf {
+        cert_names.extend(common_name(&cert.subject));
+        cert_names.extend(cert.sans.iter().filter(|s| !s.contains('*')).cloned());
+    }
+    let evidence = Evidence {
+        server: f.server.ip(),
+        first_ts: f.first_ts,
+        sni: hello.and_then(|h| h.sni.as_deref()),
+        quic_sni: quic_hello.and_then(|(_, h)| h.sni.as_deref()),
+        http_hosts: &info.http_hosts,
+        cert_names: &cert_names,
+    };
+    let naming = evidence.name(cache);
+    let proto = proto_name(f.protocol);
+    let server_hello = info.server_hello.as_deref();
+    let tls =
+        (hello.is_some() || (server_hello.is_some() && info.quic.is_none()) || leaf.is_some())
+            .then(|| report::Tls {
+                sni: hello.and_then(|h| h.sni.clone()),
+                ech: hello.is_some_and(|h| h.ech),
+                alpn: hello.map(|h| h.alpn.clone()).unwrap_or_default(),
+                version: server_hello.map(|s| tls::version_name(s.version)),
+                ja3: hello.map(|h| h.ja3.clone()),
+                ja3s: server_hello.map(|s| s.ja3s.clone()),
+                ja4: hello.map(|h| h.ja4(tls::Transport::Tcp)),
+                cipher: server_hello.map(|s| tls::cipher_name(s.cipher)),
+                cert_subject: leaf.map(|c| c.subject.clone()),
+                cert_issuer: leaf.map(|c| c.issuer.clone()),
+                cert_org: leaf.and_then(|c| c.organization.clone()),
+                cert_sans: leaf.map(|c| c.sans.clone()).unwrap_or_default(),
+                cert_not_before: leaf.map(|c| c.not_before.clone()),
+                cert_not_after: leaf.map(|c| c.not_after.clone()),
+                cert_sha256: leaf.map(|c| c.sha256.clone()),
+                alerts: info
+                    .alerts
+                    .iter()
+                    .map(|&(level, desc)| tls::alert_text(level, desc))
+                    .collect(),
+            });
+    let quic = quic_hello.map(|(version, h)| report::Quic {
+        sni: h.sni.clone(),
+        alpn: h.alpn.clone(),
+        version: Some(quic::version_name(*version)),
+        ja4: Some(h.ja4(tls::Transport::Quic)),
+    });
+    let alpn: &[String] = hello
+        .map(|h| &h.alpn[..])
+        .or(quic_hello.map(|(_, h)| &h.alpn[..]))
+        .unwrap_or(&[]);
+    let facts = Facts {
+        proto: &proto,
+        server: Some(f.server.ip()),
+        server_port: f.server.port(),
+        sni: evidence.sni.or(evidence.quic_sni),
+        alpn,
+        ech: hello.is_some_and(|h| h.ech),
+        named: naming.name.is_some(),
+        has_payload: info.has_payload,
+    };
+    for spot in blind::classify(&facts) {
+        blind_spots.push(report::BlindSpot {
+            flow: id,
+            kind: spot.kind.as_str(),
+            detail: spot.detail,
+        });
+    }
+    report::Flow {
+        id,
+        proto,
+        client: f.client.to_string(),
+        server: f.server.to_string(),
+        first_ts: rfc3339(f.first_ts),
+        last_ts: rfc3339(f.last_ts),
+        input: f.input,
+        first_frame: f.first_frame,
+        packets_up: f.packets[0],
+        packets_down: f.packets[1],
+        bytes_up: f.bytes[0],
+        bytes_down: f.bytes[1],
+        app_proto: info.app_proto.map(str::to_string),
+        server_name: naming.name,
+        name_source: naming.source.as_str().to_string(),
+        name_conflicts: naming.conflicts.into_iter().map(|c| c.name).collect(),
+        tls,
+        quic,
+        tcp: f.tcp.map(|s| report::TcpStats {
+            gaps: s.gaps,
+            gap_bytes: s.gap_bytes,
+            overlap_conflicts: s.conflicts,
+            capped: s.cap_hits + s.budget_hits,
+        }),
+    }
+}
+
+/// The CN of an RFC 4514-style subject string.
+fn common_name(subject: &str) -> Option<String> {
+    subject
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("CN="))
+        .find(|cn| !cn.contains('*') && !cn.is_empty())
+        .map(str::to_string)
+}
+
+fn destinations(flows: &[report::Flow]) -> Vec<report::Destination> {
+    struct Acc<'a> {
+        ips: BTreeSet<IpAddr>,
+        flows: u64,
+        up: u64,
+        down: u64,
+        protocols: BTreeSet<&'a str>,
+        first: &'a str,
+    }
+    let mut by_name: BTreeMap<String, Acc<'_>> = BTreeMap::new();
+    for f in flows {
+        let (ip, _) = split_endpoint(&f.server);
+        let name = f.server_name.clone().unwrap_or_else(|| ip.to_string());
+        let acc = by_name.entry(name).or_insert_with(|| Acc {
+            ips: BTreeSet::new(),
+            flows: 0,
+            up: 0,
+            down: 0,
+            protocols: BTreeSet::new(),
+            first: &f.first_ts,
+        });
+        acc.ips.insert(ip);
+        acc.flows += 1;
+        acc.up += f.bytes_up;
+        acc.down += f.bytes_down;
+        acc.protocols
+            .insert(f.app_proto.as_deref().unwrap_or(f.proto.as_str()));
+        if f.first_ts.as_str() < acc.first {
+            acc.first = &f.first_ts;
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, a)| report::Destination {
+            name,
+            ips: a.ips.iter().map(ToString::to_string).collect(),
+            flows: a.flows,
+            bytes_up: a.up,
+            bytes_down: a.down,
+            protocols: a.protocols.iter().map(|p| p.to_string()).collect(),
+            first_ts: a.first.to_string(),
+        })
+        .collect()
+}
+
+fn split_endpoint(endpoint: &str) -> (IpAddr, u16) {
+    let parsed: Option<std::net::SocketAddr> = endpoint.parse().ok();
+    parsed.map_or((IpAddr::from([0, 0, 0, 0]), 0), |s| (s.ip(), s.port()))
+}
+
+fn dns_report(flow: u64, r: &DnsRecord) -> report::Dns {
+    let m = &r.msg;
+    report::Dns {
+        ts: rfc3339(r.ts),
+        flow,
+        input: r.pos.input,
+        frame: r.pos.frame,
+        response: m.response,
+        id: m.id,
+        query: m.questions.first().map(|q| q.name.clone()),
+        questions: m.questions.iter().map(|q| q.name.clone()).collect(),
+        qtype: m.questions.first().map(|q| q.qtype.name().to_string()),
+        rcode: m.response.then(|| dns::rcode_name(m.rcode).to_string()),
+        answers: m
+            .answers
+            .iter()
+            .map(|a| report::DnsAnswer {
+                name: a.name.clone(),
+                rrtype: a.rtype.name().to_string(),
+                ttl: a.ttl,
+                data: a.data.to_text(),
+            })
+            .collect(),
+    }
+}
+
+fn http_report(flow: u64, r: &HttpRecord) -> report::Http {
+    report::Http {
+        ts: rfc3339(r.ts),
+        flow,
+        input: r.pos.input,
+        frame: r.pos.frame,
+        kind: if r.request { "request" } else { "response" },
+        method: r.method.clone(),
+        host: r.host.clone(),
+        uri: r.uri.clone(),
+        status: r.status,
+        user_agent: r.user_agent.clone(),
+        content_type: r.content_type.clone(),
+        body_len: r.body_len,
+        encodings: r.encodings.clone(),
+        transport: "http1",
+    }
+}
+
+fn input_reports(inputs: Vec<InputSummary>, trouble: &Trouble) -> Vec<report::Input> {
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(index, i)| {
+            let mut troubles: Vec<(&u64, &u64, &String)> = trouble
+                .kinds
+                .iter()
+                .filter(|((input, _), _)| *input == index)
+                .map(|((_, what), (frame, n))| (frame, n, what))
+                .collect();
+            troubles.sort();
+            let mut warnings = i.warnings;
+            for (frame, n, what) in troubles {
+                let more = match n {
+                    1 => String::new(),
+                    n => format!(" ({} more frames like it)", n - 1),
+                };
+                warnings.push(format!("{}: frame {frame}: {what}{more}", i.path));
+            }
+            if let Some(n) = trouble.others.get(&index) {
+                warnings.push(format!(
+                    "{}: {n} more undecodable frames of other kinds",
+                    i.path
+                ));
+            }
+            if warnings.len() > MAX_WARNINGS {
+                let cut = warnings.len() - MAX_WARNINGS;
+                warnings.truncate(MAX_WARNINGS);
+                warnings.push(format!("{}: {cut} more warnings", i.path));
+            }
+            report::Input {
+                path: i.path,
+                sha256: i.sha256,
+                packets: i.packets,
+                bytes: i.bytes,
+                first_ts: i.first_ts.map(rfc3339),
+                last_ts: i.last_ts.map(rfc3339),
+                warnings,
+            }
+        })
+        .collect()
+}

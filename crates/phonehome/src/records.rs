@@ -1,0 +1,181 @@
+//! What the dissectors hand to the report: owned records, tagged with the flow's handle, so
+//! that shards can work apart and be merged in a deterministic order.
+
+use phonehome_app::{dns, http, quic, tls};
+use phonehome_capture::Timestamp;
+use phonehome_flow::Side;
+
+use crate::dissect::Ctx;
+
+/// Distinct HTTP hosts kept per flow.
+const MAX_HOSTS: usize = 8;
+/// TLS alerts kept per flow.
+const MAX_ALERTS: usize = 8;
+
+/// What the application layer showed about one flow.
+#[derive(Debug, Default)]
+pub(crate) struct FlowInfo {
+    pub(crate) app_proto: Option<&'static str>,
+    /// The side whose application messages show it is the client.
+    pub(crate) app_client: Option<Side>,
+    pub(crate) has_payload: bool,
+    pub(crate) client_hello: Option<Box<tls::ClientHello>>,
+    pub(crate) server_hello: Option<Box<tls::ServerHello>>,
+    pub(crate) leaf: Option<Box<tls::Certificate>>,
+    pub(crate) alerts: Vec<(u8, u8)>,
+    pub(crate) quic: Option<Box<(u32, tls::ClientHello)>>,
+    pub(crate) http_hosts: Vec<String>,
+}
+
+impl FlowInfo {
+    pub(crate) fn tls_event(&mut self, side: Side, event: tls::Event, sink: &mut Sink) {
+        match event {
+            tls::Event::ClientHello(hello) => {
+                self.app_client = Some(side);
+                if self.client_hello.is_none() {
+                    sink.counters.tls_handshakes += 1;
+                    self.client_hello = Some(Box::new(hello));
+                }
+            }
+            tls::Event::ServerHello(hello) if self.server_hello.is_none() => {
+                self.server_hello = Some(Box::new(hello));
+            }
+            tls::Event::Certificates(mut certs) if self.leaf.is_none() && !certs.is_empty() => {
+                self.leaf = Some(Box::new(certs.swap_remove(0)));
+            }
+            tls::Event::Alert { level, description } if self.alerts.len() < MAX_ALERTS => {
+                self.alerts.push((level, description));
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn quic_event(&mut self, event: quic::Event, sink: &mut Sink) {
+        match event {
+            quic::Event::ClientHello { version, hello } if self.quic.is_none() => {
+                sink.counters.quic_initials += 1;
+                self.quic = Some(Box::new((version, hello)));
+            }
+            quic::Event::ServerHello { hello, .. } if self.server_hello.is_none() => {
+                self.server_hello = Some(Box::new(hello));
+            }
+            quic::Event::DecryptFailed => sink.counters.quic_decrypt_failures += 1,
+            _ => {}
+        }
+    }
+}
+
+/// Counters the dissectors keep.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) dns_messages: u64,
+    pub(crate) dns_malformed: u64,
+    pub(crate) http_messages: u64,
+    pub(crate) tls_handshakes: u64,
+    pub(crate) quic_initials: u64,
+    pub(crate) quic_decrypt_failures: u64,
+}
+
+impl Counters {
+    pub(crate) fn add(&mut self, o: &Self) {
+        self.dns_messages += o.dns_messages;
+        self.dns_malformed += o.dns_malformed;
+        self.http_messages += o.http_messages;
+        self.tls_handshakes += o.tls_handshakes;
+        self.quic_initials += o.quic_initials;
+        self.quic_decrypt_failures += o.quic_decrypt_failures;
+    }
+}
+
+/// Where dissectors put what they found; one per shard.
+#[derive(Debug, Default)]
+pub(crate) struct Sink {
+    pub(crate) dns: Vec<DnsRecord>,
+    pub(crate) http: Vec<HttpRecord>,
+    pub(crate) counters: Counters,
+    /// Reused event buffers: no allocation per packet.
+    pub(crate) tls_events: Vec<tls::Event>,
+    pub(crate) quic_events: Vec<quic::Event>,
+}
+
+/// Where a record was seen: input, frame, and order within the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Position {
+    pub(crate) input: usize,
+    pub(crate) frame: u64,
+}
+
+/// One DNS message.
+#[derive(Debug)]
+pub(crate) struct DnsRecord {
+    pub(crate) ts: Timestamp,
+    pub(crate) pos: Position,
+    pub(crate) flow: u64,
+    pub(crate) msg: dns::Message,
+}
+
+impl DnsRecord {
+    pub(crate) fn new(ctx: &Ctx, msg: &dns::Message) -> Self {
+        Self {
+            ts: ctx.ts,
+            pos: Position {
+                input: ctx.input,
+                frame: ctx.frame,
+            },
+            flow: ctx.flow,
+            msg: msg.clone(),
+        }
+    }
+}
+
+/// One HTTP message, summarised.
+#[derive(Debug)]
+pub(crate) struct HttpRecord {
+    pub(crate) ts: Timestamp,
+    pub(crate) pos: Position,
+    pub(crate) flow: u64,
+    pub(crate) request: bool,
+    pub(crate) method: Option<String>,
+    pub(crate) uri: Option<String>,
+    pub(crate) status: Option<u16>,
+    pub(crate) host: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body_len: u64,
+    pub(crate) encodings: Vec<String>,
+}
+
+impl HttpRecord {
+    pub(crate) fn new(ctx: &Ctx, msg: &http::Message, info: &mut FlowInfo) -> Self {
+        let text = |v: Option<&str>| v.map(str::to_string);
+        let host = text(msg.host());
+        let (request, method, uri, status) = match &msg.kind {
+            http::Kind::Request { method, uri } => {
+                (true, Some(method.clone()), Some(uri.clone()), None)
+            }
+            http::Kind::Response { status, .. } => (false, None, None, Some(*status)),
+        };
+        if let Some(h) = &host {
+            if request && info.http_hosts.len() < MAX_HOSTS && !info.http_hosts.contains(h) {
+                info.http_hosts.push(h.clone());
+            }
+        }
+        Self {
+            ts: ctx.ts,
+            pos: Position {
+                input: ctx.input,
+                frame: ctx.frame,
+            },
+            flow: ctx.flow,
+            request,
+            method,
+            uri,
+            status,
+            host,
+            user_agent: text(msg.user_agent()),
+            content_type: text(msg.content_type()),
+            body_len: msg.body.len() as u64,
+            encodings: msg.encodings.clone(),
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! One shard of the flow table: decodes packets, keeps flows, reassembles, dissects.
+//!
+//! Packets are routed to shards by their address pair, so every packet of a flow (and every
+//! fragment of a datagram) meets the same shard, in capture order.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use phonehome_capture::{LinkType, Timestamp};
+use phonehome_flow::defrag::{self, DefragLimits, Defragmenter};
+use phonehome_flow::table::{self, Flow, Table, TableLimits};
+use phonehome_flow::tcp::{Budget, Chunk, Stream, StreamLimits, StreamStats};
+use phonehome_flow::Side;
+use phonehome_wire::{self as wire, Network, Transport};
+
+use crate::dissect::{Ctx, TcpApp, UdpApp};
+use crate::records::{FlowInfo, Sink};
+use crate::Device;
+
+/// Distinct decode-error messages remembered per input; the rest are only counted.
+const MAX_WARNING_KINDS: usize = 32;
+
+/// One packet handed to a shard.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pkt<'a> {
+    pub(crate) input: usize,
+    pub(crate) frame: u64,
+    pub(crate) ts: Timestamp,
+    pub(crate) interface: u32,
+    pub(crate) link: LinkType,
+    pub(crate) data: &'a [u8],
+    pub(crate) orig_len: u32,
+}
+
+/// Per-flow state kept in the table.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    input: usize,
+    first_frame: u64,
+    tcp: Option<Box<TcpConn>>,
+    udp: UdpApp,
+    info: FlowInfo,
+}
+
+#[derive(Debug)]
+struct TcpConn {
+    streams: [Stream; 2],
+    app: TcpApp,
+    ignoring: bool,
+}
+
+/// A finished flow, ready for the report.
+#[derive(Debug)]
+pub(crate) struct FlowRecord {
+    pub(crate) handle: u64,
+    pub(crate) protocol: u8,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    pub(crate) first_ts: Timestamp,
+    pub(crate) last_ts: Timestamp,
+    pub(crate) input: usize,
+    pub(crate) first_frame: u64,
+    pub(crate) packets: [u64; 2],
+    pub(crate) bytes: [u64; 2],
+    pub(crate) info: FlowInfo,
+    pub(crate) tcp: Option<StreamStats>,
+}
+
+/// Counters of the packet layers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PacketCounters {
+    pub(crate) packets: u64,
+    pub(crate) non_ip: u64,
+    pub(crate) decode_errors: u64,
+    pub(crate) unsupported_link: u64,
+    pub(crate) not_device: u64,
+    pub(crate) fragments: u64,
+}
+
+/// First frame and count of each kind of trouble, per input.
+#[derive(Debug, Default)]
+pub(crate) struct Trouble {
+    pub(crate) kinds: HashMap<(usize, String), (u64, u64)>,
+    pub(crate) others: HashMap<usize, u64>,
+}
+
+impl Trouble {
+    fn note(&mut self, input: usize, frame: u64, what: String) {
+        let distinct = self.kinds.keys().filter(|(i, _)| *i == input).count();
+        match self.kinds.get_mut(&(input, what.clone())) {
+            Some(entry) => entry.1 += 1,
+            None if distinct >= MAX_WARNING_KINDS => *self.others.entry(input).or_default() += 1,
+            None => {
+                self.kinds.insert((input, what), (frame, 1));
+            }
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: Self) {
+        for (key, (frame, n)) in other.kinds {
+            let e = self.kinds.entry(key).or_insert((frame, 0));
+            e.0 = e.0.min(frame);
+            e.1 += n;
+        }
+        for (input, n) in other.others {
+            *self.others.entry(input).or_default() += n;
+        }
+    }
+}
+
+/// Settings shared by all shards.
+#[derive(Clone, Debug)]
+pub(crate) struct ShardConfig {
+    pub(crate) index: u16,
+    pub(crate) table: TableLimits,
+    pub(crate) defrag: DefragLimits,
+    pub(crate) stream: StreamLimits,
+    pub(crate) budget: u64,
+    pub(crate) device: Option<Device>,
+}
+
+/// Everything a shard learnt, once its input has ended.
+#[derive(Debug, Default)]
+pub(crate) struct ShardOutput {
+    pub(crate) flows: Vec<FlowRecord>,
+    pub(crate) sink: Sink,
+    pub(crate) packets: PacketCounters,
+    pub(crate) trouble: Trouble,
+    pub(crate) reassembled: u64,
+    pub(crate) fragments_dropped: u64,
+    pub(crate) evicted_full: u64,
+    pub(crate) budget_hits: u64,
+}
+
+pub(crate) struct Shard {
+    index: u16,
+    table: Table<Conn>,
+    defrag: Defragmenter,
+    budget: Budget,
+    stream_limits: StreamLimits,
+    device: Option<Device>,
+    out: ShardOutput,
+}
+
+impl Shard {
+    pub(crate) fn new(config: ShardConfig) -> Self {
+        Self {
+            index: config.index,
+            table: Table::new(config.table),
+            defrag: Defragmenter::new(config.defrag),
+            budget: Budget::new(config.budget),
+            stream_limits: config.stream,
+            device: config.device,
+            out: ShardOutput::default(),
+        }
+    }
+
+    pub(crate) fn packet(&mut self, pkt: &Pkt<'_>) {
+        self.out.packets.packets += 1;
+        let frame = match wire::decode(pkt.link, pkt.data) {
+            Ok(f) => f,
+            Err(wire::Error::UnsupportedLink(link)) => {
+                self.out.packets.unsupported_link += 1;
+                let what = format!(
+                    "interface {}: unsupported link type {link}: its frames are skipped",
+                    pkt.interface
+                );
+                self.out.trouble.note(pkt.input, pkt.frame, what);
+                return;
+            }
+            Err(e) => {
+                self.out.packets.decode_errors += 1;
+                self.out.trouble.note(pkt.input, pkt.frame, e.to_string());
+                return;
+            }
+        };
+        if let Some(device) = &self.device {
+            if !device.matches(&frame) {
+                self.out.packets.not_device += 1;
+                return;
+            }
+        }
+        let Network::Ip(ip) = frame.network else {
+            self.out.packets.non_ip += 1;
+            return;
+        };
+        let bytes = u64::from(pkt.orig_len);
+        let reassembled;
+        let payload = if let Some(frag) = ip.fragment {
+            self.out.packets.fragments += 1;
+            match self.defrag.push(
+                pkt.ts,
+                ip.src,
+                ip.dst,
+                ip.protocol,
+                defrag::Fragment {
+                    id: frag.id,
+                    offset: frag.offset,
+                    more: frag.more,
+                },
+                ip.payload,
+            ) {
+                Some(whole) => {
+                    reassembled = whole;
+                    &reassembled[..]
+                }
+                None => return,
+            }
+        } else {
+            ip.payload
+        };
+        let transport = match wire::transport(ip.protocol, payload) {
+            Ok(t) => t,
+            Err(e) => {
+                self.out.packets.decode_errors += 1;
+                self.out.trouble.note(pkt.input, pkt.frame, e.to_string());
+                return;
+            }
+        };
+        let (sport, dport, flags, seq) = match &transport {
+            Transport::Tcp(t) => (t.src_port, t.dst_port, t.flags.0, t.seq),
+            Transport::Udp(u) => (u.src_port, u.dst_port, 0, 0),
+            _ => (0, 0, 0, 0),
+        };
+        let src = SocketAddr::new(ip.src, sport);
+        let dst = SocketAddr::new(ip.dst, dport);
+        let (input, first_frame) = (pkt.input, pkt.frame);
+        let (flow, side) = self.table.packet(
+            pkt.ts,
+            &table::Packet {
+                protocol: ip.protocol,
+                src,
+                dst,
+                bytes,
+                tcp_flags: flags,
+                tcp_seq: seq,
+            },
+            || Conn {
+                input,
+                first_frame,
+                tcp: None,
+                udp: UdpApp::default(),
+                info: FlowInfo::default(),
+            },
+        );
+        let key = *flow.key();
+        let ctx = Ctx {
+            ts: pkt.ts,
+            input: pkt.input,
+            frame: pkt.frame,
+            flow: handle(self.index, flow.serial()),
+            ports: [key.a.port(), key.b.port()],
+        };
+        let sink = &mut self.out.sink;
+        match transport {
+            Transport::Tcp(seg) => {
+                let conn = &mut flow.state;
+                let tcp = conn.tcp.get_or_insert_with(|| {
+                    Box::new(TcpConn {
+                        streams: [
+                            Stream::new(&self.stream_limits),
+                            Stream::new(&self.stream_limits),
+                        ],
+                        app: TcpApp::default(),
+                        ignoring: false,
+                    })
+                });
+                let info = &mut conn.info;
+                let TcpConn { streams, app, .. } = &mut **tcp;
+                let [a, b] = streams;
+                let (sender, peer) = match side {
+                    Side::A => (a, b),
+                    Side::B => (b, a),
+                };
+                let budget = &mut self.budget;
+                sender.segment(budget, seg.seq, seg.flags.0, seg.payload, &mut |chunk| {
+                    on_chunk(app, side, chunk, &ctx, info, sink);
+                });
+                if seg.flags.ack() {
+                    peer.peer_ack(budget, seg.ack, &mut |chunk| {
+                        on_chunk(app, side.other(), chunk, &ctx, info, sink);
+                    });
+                }
+                if !tcp.ignoring && tcp.app.finished() {
+                    tcp.ignoring = true;
+                    for s in &mut tcp.streams {
+                        s.set_ignore();
+                    }
+                }
+            }
+            Transport::Udp(udp) => {
+                let conn = &mut flow.state;
+                conn.udp
+                    .datagram(side, udp.payload, &ctx, &mut conn.info, sink);
+            }
+            _ => {}
+        }
+        if let Some(client) = flow.state.info.app_client {
+            flow.set_client_by_app(client);
+        }
+        self.expire(pkt.ts);
+    }
+
+    fn expire(&mut self, now: Timestamp) {
+        let mut ended = Vec::new();
+        self.table.expire(now, |flow| ended.push(flow));
+        for flow in ended {
+            self.finish(flow);
+        }
+    }
+
+    /// End of all input: every flow left is finished.
+    pub(crate) fn finish_all(mut self) -> ShardOutput {
+        let mut ended = Vec::new();
+        self.table.drain(|flow| ended.push(flow));
+        for flow in ended {
+            self.finish(flow);
+        }
+        let d = self.defrag.stats();
+        self.out.reassembled = d.completed;
+        self.out.fragments_dropped = d.timed_out + d.dropped_over_cap;
+        self.out.evicted_full = self.table.stats().evicted;
+        self.out.budget_hits = self.budget.denied();
+        self.out
+    }
+
+    fn finish(&mut self, mut flow: Flow<Conn>) {
+        let serial = flow.serial();
+        let key = *flow.key();
+        let client_side = flow.client_side();
+        let ctx = Ctx {
+            ts: flow.last_seen(),
+            input: flow.state.input,
+            frame: flow.state.first_frame,
+            flow: handle(self.index, serial),
+            ports: [key.a.port(), key.b.port()],
+        };
+        let sink = &mut self.out.sink;
+        let conn = &mut flow.state;
+        let mut tcp_stats = None;
+        if let Some(tcp) = conn.tcp.as_mut() {
+            let info = &mut conn.info;
+            let TcpConn { streams, app, .. } = &mut **tcp;
+            let mut total = StreamStats::default();
+            for side in [Side::A, Side::B] {
+                let stream = &mut streams[side.index()];
+                stream.flush(&mut self.budget, &mut |chunk| {
+                    on_chunk(app, side, chunk, &ctx, info, sink);
+                });
+                app.end(side, &ctx, info, sink);
+                add_stats(&mut total, &stream.stats());
+                stream.discard(&mut self.budget);
+            }
+            tcp_stats = Some(total);
+        }
+        let (client, server) = match client_side {
+            Side::A => (key.a, key.b),
+            Side::B => (key.b, key.a),
+        };
+        let up = client_side;
+        let down = up.other();
+        let info = std::mem::take(&mut flow.state.info);
+        self.out.flows.push(FlowRecord {
+            handle: handle(self.index, serial),
+            protocol: key.protocol,
+            client,
+            server,
+            first_ts: flow.first_seen(),
+            last_ts: flow.last_seen(),
+            input: flow.state.input,
+            first_frame: flow.state.first_frame,
+            packets: [flow.packets(up), flow.packets(down)],
+            bytes: [flow.bytes(up), flow.bytes(down)],
+            info,
+            tcp: tcp_stats,
+        });
+    }
+}
+
+fn on_chunk(
+    app: &mut TcpApp,
+    side: Side,
+    chunk: Chunk<'_>,
+    ctx: &Ctx,
+    info: &mut FlowInfo,
+    sink: &mut Sink,
+) {
+    match chunk {
+        Chunk::Data { bytes, .. } => app.data(side, bytes, ctx, info, sink),
+        Chunk::Gap { len, .. } => app.gap(side, len),
+        Chunk::Fin | Chunk::Rst => app.end(side, ctx, info, sink),
+    }
+}
+
+fn add_stats(total: &mut StreamStats, s: &StreamStats) {
+    total.gaps += s.gaps;
+    total.gap_bytes += s.gap_bytes;
+    total.conflicts += s.conflicts;
+    total.cap_hits += s.cap_hits;
+    total.budget_hits += s.budget_hits;
+    total.overlaps += s.overlaps;
+    total.delivered_bytes += s.delivered_bytes;
+}
+
+/// A flow's identity across shards: shard index and serial within it.
+const fn handle(shard: u16, serial: u64) -> u64 {
+    ((shard as u64) << 48) | (serial & ((1 << 48) - 1))
+}
+
+/// Which shard an IP packet belongs to: a hash of its unordered address pair, so both
+/// directions and every fragment meet in one shard.
+pub(crate) fn route(link: LinkType, data: &[u8], shards: usize) -> usize {
+    if shards <= 1 {
+        return 0;
+    }
+    let Ok(frame) = wire::decode(link, data) else {
+        return 0;
+    };
+    let Network::Ip(ip) = frame.network else {
+        return 0;
+    };
+    let (lo, hi) = if ip.src <= ip.dst {
+        (ip.src, ip.dst)
+    } else {
+        (ip.dst, ip.src)
+    };
+    let h = mix(addr_bits(lo)) ^ mix(addr_bits(hi).rotate_left(17));
+    (h % shards as u64) as usize
+}
+
+fn addr_bits(a: IpAddr) -> u64 {
+    match a {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let x = u128::from(v6);
+            (x as u64) ^ ((x >> 64) as u64)
+        }
+    }
+}
+
+/// splitmix64's finaliser: spreads address bits over the whole word.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
