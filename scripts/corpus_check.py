@@ -30,6 +30,8 @@ TSHARK_FIELDS = [
     "dns.qry.name",
     "tls.handshake.extensions_server_name",
     "http.host",
+    "icmp.type",
+    "icmpv6.type",
 ]
 
 
@@ -61,6 +63,9 @@ def tshark_items(path, extra_opts):
         dst = first(rec["ip.dst"]) or first(rec["ipv6.dst"])
         if not src:
             continue
+        # An ICMP error quotes the datagram it answers; its names belong to no flow of its own.
+        if rec["icmp.type"] or rec["icmpv6.type"]:
+            continue
         if rec["tcp.srcport"]:
             proto, sp, dp = "tcp", first(rec["tcp.srcport"]), first(rec["tcp.dstport"])
         elif rec["udp.srcport"]:
@@ -69,6 +74,12 @@ def tshark_items(path, extra_opts):
             continue
         key = flow_key(proto, endpoint(src, sp), endpoint(dst, dp))
         for name in filter(None, rec["dns.qry.name"].split(",")):
+            # tshark writes the root as "<Root>" (phonehome as "."), and puts placeholders such
+            # as "<Name too long>" where a name could not be read: those are no names.
+            if name == "<Root>":
+                name = "."
+            elif name.startswith("<") and name.endswith(">"):
+                continue
             items.add((key, "dns", name))
         for name in filter(None, rec["tls.handshake.extensions_server_name"].split(",")):
             items.add((key, "quic_sni" if proto == "udp" else "tls_sni", name))
