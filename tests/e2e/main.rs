@@ -4,5 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod util;
+mod vectors;
 
 mod audit;
+mod formats;

@@ -74,6 +74,41 @@ pub mod frame {
         f
     }
 
+    /// An IPv4 fragment of `payload` (the whole upper-layer datagram) from `offset`, 8-byte units.
+    pub fn ipv4_fragment(
+        src: &str,
+        dst: &str,
+        protocol: u8,
+        id: u16,
+        offset: usize,
+        more: bool,
+        piece: &[u8],
+    ) -> Vec<u8> {
+        let (s, d): (std::net::Ipv4Addr, std::net::Ipv4Addr) =
+            (src.parse().unwrap(), dst.parse().unwrap());
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&(20 + piece.len() as u16).to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        let field = ((offset / 8) as u16) | if more { 0x2000 } else { 0 };
+        h.extend_from_slice(&field.to_be_bytes());
+        h.extend_from_slice(&[64, protocol, 0, 0]);
+        h.extend_from_slice(&s.octets());
+        h.extend_from_slice(&d.octets());
+        h.extend_from_slice(piece);
+        ethernet(0x0800, &h)
+    }
+
+    /// A UDP header and payload, as the upper-layer part of an IP datagram.
+    pub fn udp_datagram(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = Vec::new();
+        u.extend_from_slice(&sport.to_be_bytes());
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
     fn ip(src: IpAddr, dst: IpAddr, protocol: u8, payload: &[u8]) -> Vec<u8> {
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -99,12 +134,7 @@ pub mod frame {
     }
 
     pub fn udp(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec<u8> {
-        let mut u = Vec::new();
-        u.extend_from_slice(&sport.to_be_bytes());
-        u.extend_from_slice(&dport.to_be_bytes());
-        u.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
-        u.extend_from_slice(&[0, 0]);
-        u.extend_from_slice(payload);
+        let u = udp_datagram(sport, dport, payload);
         ip(src.parse().unwrap(), dst.parse().unwrap(), 17, &u)
     }
 
@@ -199,5 +229,71 @@ pub mod frame {
         rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
         rec.extend_from_slice(&hs);
         rec
+    }
+}
+
+/// A pcapng file being built in memory (little endian): one section, interfaces added in order.
+pub struct PcapngBuilder {
+    bytes: Vec<u8>,
+}
+
+impl PcapngBuilder {
+    pub fn new() -> Self {
+        let mut body = Vec::new();
+        body.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+        body.extend_from_slice(&1u16.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut b = Self { bytes: Vec::new() };
+        b.block(0x0a0d_0d0a, &body);
+        b
+    }
+
+    fn block(&mut self, kind: u32, body: &[u8]) {
+        let mut padded = body.to_vec();
+        while padded.len() % 4 != 0 {
+            padded.push(0);
+        }
+        let len = 12 + padded.len() as u32;
+        self.bytes.extend_from_slice(&kind.to_le_bytes());
+        self.bytes.extend_from_slice(&len.to_le_bytes());
+        self.bytes.extend_from_slice(&padded);
+        self.bytes.extend_from_slice(&len.to_le_bytes());
+    }
+
+    /// An Interface Description Block with its link type and `if_name`.
+    pub fn interface(mut self, linktype: u16, name: &str) -> Self {
+        let mut body = Vec::new();
+        body.extend_from_slice(&linktype.to_le_bytes());
+        body.extend_from_slice(&0u16.to_le_bytes());
+        body.extend_from_slice(&65535u32.to_le_bytes());
+        body.extend_from_slice(&2u16.to_le_bytes());
+        body.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        body.extend_from_slice(name.as_bytes());
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        body.extend_from_slice(&[0, 0, 0, 0]);
+        self.block(1, &body);
+        self
+    }
+
+    /// An Enhanced Packet Block at `micros` since the epoch (default resolution).
+    pub fn packet(mut self, interface: u32, micros: u64, data: &[u8]) -> Self {
+        let mut body = Vec::new();
+        body.extend_from_slice(&interface.to_le_bytes());
+        body.extend_from_slice(&((micros >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(micros as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        self.block(6, &body);
+        self
+    }
+
+    pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, &self.bytes).expect("test directory is writable");
+        path
     }
 }

@@ -49,6 +49,8 @@ pub struct Facts<'a> {
     pub named: bool,
     /// The flow carried bytes of its own (a bare handshake or a scan is not worth naming).
     pub has_payload: bool,
+    /// The application protocol found in the flow ("dns", "tls", ...).
+    pub app_proto: Option<&'a str>,
 }
 
 /// Public resolvers that answer DNS over HTTPS, TLS or QUIC, by name.
@@ -140,6 +142,14 @@ fn is_resolver_addr(addr: IpAddr) -> bool {
         .any(|a| a.parse::<IpAddr>().is_ok_and(|r| r == addr))
 }
 
+/// Multicast or limited-broadcast addresses.
+fn is_group(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => a.is_multicast() || a.is_broadcast(),
+        IpAddr::V6(a) => a.is_multicast(),
+    }
+}
+
 /// The blind spots of one flow.
 pub fn classify(facts: &Facts<'_>) -> Vec<BlindSpot> {
     let mut spots = Vec::new();
@@ -173,7 +183,10 @@ pub fn classify(facts: &Facts<'_>) -> Vec<BlindSpot> {
             detail: format!("Encrypted Client Hello: only the outer name {outer} is visible"),
         });
     }
-    if !facts.named && facts.has_payload {
+    // A resolver or a multicast group is no hidden destination: what was said to it is in
+    // the capture (DNS queries, mDNS, SSDP).
+    let local_service = facts.app_proto == Some("dns") || facts.server.is_some_and(is_group);
+    if !facts.named && facts.has_payload && !local_service {
         spots.push(BlindSpot {
             kind: Kind::Unnamed,
             detail: "no SNI, HTTP Host, earlier DNS answer or certificate names this server"
@@ -261,5 +274,19 @@ mod tests {
             ..Facts::default()
         };
         assert_eq!(kinds(&f), vec![Kind::Unnamed]);
+        for (server, app) in [
+            ("192.168.43.1", Some("dns")),
+            ("239.255.255.250", Some("http")),
+            ("255.255.255.255", None),
+        ] {
+            let f = Facts {
+                proto: "udp",
+                server: Some(server.parse().unwrap()),
+                has_payload: true,
+                app_proto: app,
+                ..Facts::default()
+            };
+            assert!(classify(&f).is_empty(), "{server}");
+        }
     }
 }

@@ -18,14 +18,18 @@ pub const WELL_KNOWN_PORTS: [u16; 9] = [53, 80, 443, 853, 5353, 5355, 1900, 8080
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableLimits {
     /// Flows held at once; when full, the flows nearest their idle deadline are evicted in
-    /// a batch of 1/32 of this number. Default 1 Mi flows (a few hundred MiB with the
-    /// application state the pipeline keeps per flow).
+    /// a batch of 1/32 of this number. Default 256 Ki flows: far more than a phone keeps
+    /// open, and about 170 MiB if each holds two TCP streams (664 bytes a flow), before
+    /// application state.
     pub max_flows: usize,
-    /// Idle timeout of a TCP connection not yet finished. Default 300 s.
+    /// Idle timeout of a TCP connection not yet finished. Default 2 h 4 min, the least a
+    /// NAT may use (RFC 5382 §5, REQ-5): phones keep push connections (XMPP, MQTT, FCM)
+    /// silent for many minutes, and cutting one would lose its TLS context.
     pub tcp_established: Duration,
     /// Idle timeout of a TCP connection after FIN both ways or RST. Default 30 s.
     pub tcp_closed: Duration,
-    /// Idle timeout of UDP flows. Default 60 s.
+    /// Idle timeout of UDP flows. Default 120 s, the least a NAT may use for a UDP mapping
+    /// (RFC 4787 §4.3, REQ-5).
     pub udp: Duration,
     /// Idle timeout of any other protocol. Default 60 s.
     pub other: Duration,
@@ -36,10 +40,10 @@ pub struct TableLimits {
 impl Default for TableLimits {
     fn default() -> Self {
         Self {
-            max_flows: 1 << 20,
-            tcp_established: Duration::from_secs(300),
+            max_flows: 1 << 18,
+            tcp_established: Duration::from_secs(2 * 3600 + 4 * 60),
             tcp_closed: Duration::from_secs(30),
-            udp: Duration::from_secs(60),
+            udp: Duration::from_secs(120),
             other: Duration::from_secs(60),
             scan_interval: Duration::from_secs(1),
         }
@@ -77,6 +81,7 @@ pub struct Flow<T> {
     bytes: [u64; 2],
     first_sender: Option<Side>,
     syn_side: Option<Side>,
+    synack_side: Option<Side>,
     /// Sequence number of the last bare SYN each side sent.
     syn_seq: [Option<u32>; 2],
     app_client: Option<Side>,
@@ -98,6 +103,7 @@ impl<T> Flow<T> {
             bytes: [0; 2],
             first_sender: None,
             syn_side: None,
+            synack_side: None,
             syn_seq: [None; 2],
             app_client: None,
             fin: [false; 2],
@@ -120,9 +126,15 @@ impl<T> Flow<T> {
         self.first = self.first.min(now);
         self.last = self.last.max(now);
         if self.key.protocol == proto::TCP {
-            if tcp_flags & (flags::SYN | flags::ACK) == flags::SYN {
-                self.syn_side.get_or_insert(side);
-                self.syn_seq[i] = Some(tcp_seq);
+            match tcp_flags & (flags::SYN | flags::ACK) {
+                flags::SYN => {
+                    self.syn_side.get_or_insert(side);
+                    self.syn_seq[i] = Some(tcp_seq);
+                }
+                both if both == flags::SYN | flags::ACK => {
+                    self.synack_side.get_or_insert(side);
+                }
+                _ => {}
             }
             self.fin[i] |= tcp_flags & flags::FIN != 0;
             self.rst |= tcp_flags & flags::RST != 0;
@@ -136,9 +148,11 @@ impl<T> Flow<T> {
     }
 
     /// The side that opened the conversation: application evidence, else the sender of a
-    /// bare SYN, else the side not on a server port, else the first sender.
+    /// bare SYN, else the side a SYN-ACK was sent to, else the side not on a server port,
+    /// else the first sender.
     pub fn client_side(&self) -> Side {
-        if let Some(side) = self.app_client.or(self.syn_side) {
+        let synack_to = self.synack_side.map(Side::other);
+        if let Some(side) = self.app_client.or(self.syn_side).or(synack_to) {
             return side;
         }
         let (pa, pb) = (self.key.a.port(), self.key.b.port());
@@ -537,7 +551,7 @@ mod tests {
     fn client_side_clues_in_order() {
         // (first sender, first sender's flags, app evidence, expected client), where the
         // first sender is `src` and the other end `dst`.
-        let cases: [(&str, &str, u8, Option<bool>, &str); 9] = [
+        let cases: [(&str, &str, u8, Option<bool>, &str); 10] = [
             // A bare SYN decides over the port rule.
             (
                 "93.184.216.34:443",
@@ -553,6 +567,15 @@ mod tests {
                 SYN,
                 Some(false),
                 "93.184.216.34:443",
+            ),
+            // The SYN was not captured, the SYN-ACK was: its sender is the server, whatever
+            // the ports say.
+            (
+                "10.0.0.9:40000",
+                "10.0.0.2:443",
+                SYN | ACK,
+                None,
+                "10.0.0.2:443",
             ),
             // Mid-stream: the server on 443 spoke first.
             (
@@ -608,7 +631,12 @@ mod tests {
 
     #[test]
     fn idle_timeouts_per_protocol() {
-        let mut tab = table();
+        let limits = TableLimits {
+            tcp_established: Duration::from_secs(300),
+            udp: Duration::from_secs(60),
+            ..TableLimits::default()
+        };
+        let mut tab = Table::with_hasher(limits, fixed_hasher());
         tab.packet(
             t(0.0),
             &pkt(17, sa("10.0.0.2:5000"), sa("8.8.8.8:53"), 40, 0),
@@ -642,7 +670,11 @@ mod tests {
 
     #[test]
     fn expiry_scans_once_per_interval() {
-        let mut tab = table();
+        let limits = TableLimits {
+            udp: Duration::from_secs(60),
+            ..TableLimits::default()
+        };
+        let mut tab = Table::with_hasher(limits, fixed_hasher());
         tab.expire(t(0.0), |_| {});
         tab.packet(
             t(0.0),
@@ -712,7 +744,7 @@ mod tests {
             || 1,
         );
         let (flow, _) = tab.packet(
-            t(100.0),
+            t(200.0),
             &pkt(17, sa("8.8.8.8:53"), sa("10.0.0.2:5000"), 40, 0),
             || 2,
         );

@@ -25,6 +25,8 @@ pub(crate) struct InputSummary {
     pub(crate) first_ts: Option<Timestamp>,
     pub(crate) last_ts: Option<Timestamp>,
     pub(crate) warnings: Vec<String>,
+    /// Names of the capture interfaces, by index (empty where the capture names none).
+    pub(crate) interfaces: Vec<String>,
     /// Set when the input could not be read at all.
     pub(crate) fatal: Option<String>,
 }
@@ -39,6 +41,7 @@ impl InputSummary {
             first_ts: None,
             last_ts: None,
             warnings: Vec::new(),
+            interfaces: Vec::new(),
             fatal: None,
         }
     }
@@ -259,6 +262,7 @@ fn flow_report(
         ech: hello.is_some_and(|h| h.ech),
         named: naming.name.is_some(),
         has_payload: info.has_payload,
+        app_proto: info.app_proto,
     };
     for spot in blind::classify(&facts) {
         blind_spots.push(report::BlindSpot {
@@ -417,6 +421,7 @@ fn input_reports(inputs: Vec<InputSummary>, trouble: &Trouble) -> Vec<report::In
                     1 => String::new(),
                     n => format!(" ({} more frames like it)", n - 1),
                 };
+                let what = name_interface(what, &i.interfaces);
                 warnings.push(format!("{}: frame {frame}: {what}{more}", i.path));
             }
             if let Some(n) = trouble.others.get(&index) {
@@ -441,4 +446,16 @@ fn input_reports(inputs: Vec<InputSummary>, trouble: &Trouble) -> Vec<report::In
             }
         })
         .collect()
+}
+
+/// Adds the capture's own name of an interface to a message about "interface N: ...".
+fn name_interface(what: &str, names: &[String]) -> String {
+    let named = what
+        .strip_prefix("interface ")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(index, rest)| {
+            let name = names.get(index.parse::<usize>().ok()?)?;
+            (!name.is_empty()).then(|| format!("interface {index} ({name}):{rest}"))
+        });
+    named.unwrap_or_else(|| what.to_string())
 }

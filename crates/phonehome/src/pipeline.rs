@@ -174,6 +174,11 @@ fn read_inputs(
             .warnings
             .extend(reader.take_warnings().iter().map(ToString::to_string));
         summary.sha256 = reader.sha256_hex();
+        summary.interfaces = reader
+            .interfaces()
+            .iter()
+            .map(|i| i.name.clone().unwrap_or_default())
+            .collect();
         progress(Progress {
             input: index,
             bytes: reader.bytes_read(),

@@ -11,6 +11,12 @@
 //! the out-of-order buffer hits its per-stream cap or the shared [`Budget`], when the peer
 //! acknowledges bytes the capture never showed, or at [`Stream::flush`] with holes left.
 //!
+//! A capture is not the receiver, so the stream believes the wire with care: a peer ACK
+//! declares gaps only up to the furthest byte the sender was seen to send (an ACK of a
+//! stale connection would otherwise make a gap of hundreds of megabytes), a RST counts only
+//! near the stream's position ([`StreamLimits::rst_window`]), and a SYN with another ISN is
+//! ignored. Each of these is counted in [`StreamStats`].
+//!
 //! In-order segments — nearly all of them on a clean capture — are passed through without a
 //! copy and without touching the heap. Out-of-order segments are copied into a buffer that is
 //! charged to the stream's cap and to the global budget; the first copy of a byte wins and a

@@ -186,7 +186,11 @@ impl Stream {
                 None => self.base = Some(first),
                 Some(base) if base == first => {}
                 Some(_) => {
+                    // Another ISN: a stray SYN-ACK or a stale attempt (app_kakaotalk_chat_sll
+                    // __ndpi.pcap frame 46). The stream keeps the first; this one is ignored,
+                    // data and all, so that it cannot move the stream's horizon.
                     self.stats.syn_mismatches = self.stats.syn_mismatches.saturating_add(1);
+                    return;
                 }
             }
             data_seq = first;
@@ -960,8 +964,16 @@ mod tests {
         let (out, st) = run(&[Seg(9, SYN, b""), Seg(9, SYN, b""), Seg(10, ACK, b"x")]);
         assert_eq!(out, [d(0, b"x")]);
         assert_eq!(st.syn_mismatches, 0);
-        let (_, st) = run(&[Seg(9, SYN, b""), Seg(99, SYN, b"")]);
-        assert_eq!(st.syn_mismatches, 1);
+        // A SYN with another ISN is ignored with its data; the ACK it would make credible
+        // is not believed either.
+        let (out, st) = run(&[
+            Seg(9, SYN, b""),
+            Seg(99_999, SYN, b"zz"),
+            Ack(100_100),
+            Seg(10, ACK, b"x"),
+        ]);
+        assert_eq!(out, [d(0, b"x")]);
+        assert_eq!((st.syn_mismatches, st.ack_unseen), (1, 1));
     }
 
     #[test]

@@ -1,0 +1,162 @@
+//! Capture formats, link types and network-layer corner cases, end to end.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::util::{frame, json, phonehome, PcapBuilder, PcapngBuilder};
+use crate::vectors::{hex, RFC9001_A2_CLIENT_INITIAL};
+
+fn audit(paths: &[&str]) -> Value {
+    let mut args = vec!["audit", "--format", "json"];
+    args.extend_from_slice(paths);
+    json(&phonehome(&args))
+}
+
+#[test]
+fn quic_initial_names_its_server_by_quic_sni() {
+    let dir = tempfile::tempdir().unwrap();
+    let initial = hex(RFC9001_A2_CLIENT_INITIAL);
+    let path = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::udp("10.0.0.2", 51000, "93.184.216.34", 443, &initial),
+        )
+        .write(dir.path(), "quic.pcap");
+    let report = audit(&[path.to_str().unwrap()]);
+    let flow = &report["flows"][0];
+    assert_eq!(flow["app_proto"], "quic");
+    assert_eq!(flow["quic"]["sni"], "example.com");
+    assert_eq!(flow["quic"]["version"], "v1");
+    assert_eq!(flow["server_name"], "example.com");
+    assert_eq!(flow["name_source"], "quic-sni");
+    assert_eq!(flow["client"], "10.0.0.2:51000");
+    assert_eq!(report["stats"]["quic_initials"], 1);
+}
+
+#[test]
+fn gzip_compressed_pcapng_with_two_interfaces_and_an_unsupported_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = frame::dns(1, "cloud.example.tw", &[]);
+    let dns = frame::udp("10.0.0.2", 5353, "10.0.0.1", 53, &query);
+    let raw_ip = &dns[14..];
+    let pcapng = PcapngBuilder::new()
+        .interface(1, "eth0")
+        .interface(101, "tun0")
+        .interface(105, "wlan0mon")
+        .packet(0, 1_700_000_000_000_000, &dns)
+        .packet(1, 1_700_000_000_500_000, raw_ip)
+        .packet(2, 1_700_000_001_000_000, &[0x08, 0x02, 0, 0])
+        .write(dir.path(), "multi.pcapng");
+    let gz_path = dir.path().join("multi.pcapng.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz_path).unwrap(),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&std::fs::read(&pcapng).unwrap()).unwrap();
+    gz.finish().unwrap();
+
+    let report = audit(&[gz_path.to_str().unwrap()]);
+    assert_eq!(report["inputs"][0]["packets"], 3);
+    assert_eq!(report["dns"].as_array().unwrap().len(), 2);
+    assert_eq!(report["dns"][1]["query"], "cloud.example.tw");
+    assert_eq!(report["stats"]["unsupported_link"], 1);
+    let warnings = report["inputs"][0]["warnings"].to_string();
+    assert!(warnings.contains("interface 2"), "{warnings}");
+    assert!(warnings.contains("wlan0mon"), "{warnings}");
+}
+
+#[test]
+fn ip_fragments_are_reassembled_before_dissection() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = frame::dns(
+        9,
+        "frag.example.com",
+        &[[192, 0, 2, 10], [192, 0, 2, 11], [192, 0, 2, 12]],
+    );
+    let datagram = frame::udp_datagram(53, 40000, &answer);
+    let (first, second) = datagram.split_at(40);
+    let path = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::ipv4_fragment("10.0.0.1", "10.0.0.2", 17, 77, 40, false, second),
+        )
+        .packet(
+            1_700_000_000,
+            5,
+            &frame::ipv4_fragment("10.0.0.1", "10.0.0.2", 17, 77, 0, true, first),
+        )
+        .write(dir.path(), "frag.pcap");
+    let report = audit(&[path.to_str().unwrap()]);
+    assert_eq!(report["stats"]["fragments"], 2);
+    assert_eq!(report["stats"]["reassembled_datagrams"], 1);
+    let dns = &report["dns"][0];
+    assert_eq!(dns["query"], "frag.example.com");
+    assert_eq!(dns["answers"].as_array().unwrap().len(), 3);
+    // The response came from port 53: the resolver is the server.
+    assert_eq!(report["flows"][0]["server"], "10.0.0.1:53");
+}
+
+#[test]
+fn several_files_are_read_as_one_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::udp(
+                "10.0.0.2",
+                40000,
+                "10.0.0.1",
+                53,
+                &frame::dns(3, "split.example", &[]),
+            ),
+        )
+        .write(dir.path(), "a.pcap");
+    let b = PcapBuilder::new(1)
+        .packet(
+            1_700_000_001,
+            0,
+            &frame::udp(
+                "10.0.0.1",
+                53,
+                "10.0.0.2",
+                40000,
+                &frame::dns(3, "split.example", &[[192, 0, 2, 1]]),
+            ),
+        )
+        .write(dir.path(), "b.pcap");
+    let report = audit(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(report["flows"].as_array().unwrap().len(), 1);
+    assert_eq!(report["flows"][0]["packets_up"], 1);
+    assert_eq!(report["flows"][0]["packets_down"], 1);
+    assert_eq!(report["dns"][1]["input"], 1);
+    assert_eq!(report["dns"][1]["frame"], 1);
+}
+
+#[test]
+fn a_missing_file_among_readable_ones_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::udp(
+                "10.0.0.2",
+                40000,
+                "10.0.0.1",
+                53,
+                &frame::dns(3, "x.example", &[]),
+            ),
+        )
+        .write(dir.path(), "a.pcap");
+    let missing = dir.path().join("missing.pcap");
+    let report = audit(&[a.to_str().unwrap(), missing.to_str().unwrap()]);
+    assert_eq!(report["inputs"][1]["packets"], 0);
+    assert!(report["inputs"][1]["warnings"]
+        .to_string()
+        .contains("missing.pcap"));
+}
