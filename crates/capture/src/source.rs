@@ -74,6 +74,11 @@ impl Hashing {
         self.count
     }
 
+    /// Hash on a thread of its own (see [`Hasher`]) instead of in the reading thread.
+    pub(crate) fn set_background(&mut self, on: bool) {
+        self.hasher.get_mut().background = on;
+    }
+
     pub(crate) fn sha256_hex(&self) -> String {
         let digest = self.hasher.borrow_mut().digest();
         let mut out = String::with_capacity(64);
@@ -113,6 +118,8 @@ impl Read for Hashing {
 /// while the previous chunk is hashed. Chunks are recycled and at most [`HASH_CHUNKS_IN_FLIGHT`]
 /// are queued, so memory stays bounded. Small inputs are hashed in place.
 struct Hasher {
+    /// Whether large inputs are hashed on a thread of their own.
+    background: bool,
     pending: Vec<u8>,
     inline: Sha256,
     worker: Option<HashWorker>,
@@ -136,6 +143,7 @@ const HASH_CHUNKS_IN_FLIGHT: usize = 4;
 impl Hasher {
     fn new() -> Self {
         Self {
+            background: false,
             pending: Vec::new(),
             inline: Sha256::new(),
             worker: None,
@@ -143,6 +151,12 @@ impl Hasher {
     }
 
     fn update(&mut self, mut data: &[u8]) {
+        if !self.background && self.worker.is_none() {
+            self.inline.update(&self.pending);
+            self.pending.clear();
+            self.inline.update(data);
+            return;
+        }
         while !data.is_empty() {
             let room = HASH_CHUNK - self.pending.len();
             let (now, later) = data.split_at(room.min(data.len()));
@@ -292,6 +306,14 @@ impl Decoded {
             Self::Zstd(d) => d.get_ref().get_ref(),
         }
     }
+
+    pub(crate) fn raw_mut(&mut self) -> &mut Hashing {
+        match self {
+            Self::Plain(h) => h,
+            Self::Gzip(d) => d.get_mut(),
+            Self::Zstd(d) => d.get_mut().get_mut(),
+        }
+    }
 }
 
 impl Read for Decoded {
@@ -355,6 +377,10 @@ impl Window {
     #[inline]
     pub(crate) fn offset(&self) -> u64 {
         self.offset
+    }
+
+    pub(crate) fn source_mut(&mut self) -> &mut Decoded {
+        &mut self.src
     }
 
     pub(crate) fn source(&self) -> &Decoded {

@@ -41,7 +41,8 @@ struct AuditArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
-    /// Worker threads (default: all cores). The report is identical for any value.
+    /// Threads in all (default: all cores): from 2 on, one hashes the input beside the reader,
+    /// from 3 on, N - 2 workers share the flows. The report is identical for any value.
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     threads: usize,
     /// Keep only traffic to or from the device under test, given as its IP address or MAC
@@ -52,7 +53,7 @@ struct AuditArgs {
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     reassembly_memory: u64,
     /// Most flows kept open at once; beyond it the longest idle flow is closed (and counted).
-    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    #[arg(long, default_value_t = 262_144, value_name = "N")]
     max_flows: usize,
     /// Never show a progress bar.
     #[arg(long, short)]

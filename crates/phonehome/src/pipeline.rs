@@ -1,9 +1,15 @@
 //! The pipeline driver: reads every input, routes packets to shards, merges what they found.
 //!
-//! With one thread the reading thread also does the work, packets borrowed straight out of
-//! the reader's buffer. With more, the reading thread copies packets into per-shard batches
-//! (buffers are recycled, so nothing is allocated per packet) and the workers own the flow
-//! tables. Results are sorted after the merge, so they are identical for any thread count.
+//! `threads` counts every thread of the run:
+//! - 1: the reading thread hashes the input and does all the work, packets borrowed straight
+//!   out of the reader's buffer;
+//! - 2: the input's SHA-256 (as costly as all the rest) moves to a thread of its own, the
+//!   reading thread still does the analysis;
+//! - N >= 3: besides the hashing thread, the reading thread copies packets into per-shard
+//!   batches (buffers are recycled, so nothing is allocated per packet) for N - 2 workers
+//!   that own the flow tables.
+//!
+//! Results are sorted after the merge, so they are identical for any thread count.
 
 use std::time::Instant;
 
@@ -68,12 +74,16 @@ pub fn audit_with_progress(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let configs: Vec<ShardConfig> = (0..threads)
-        .map(|i| shard_config(i, threads, options))
+    let background_hash = threads >= 2;
+    let shards = threads.saturating_sub(2).max(1);
+    let configs: Vec<ShardConfig> = (0..shards)
+        .map(|i| shard_config(i, shards, options))
         .collect();
-    let (inputs, outputs) = if threads == 1 {
+    let (inputs, outputs) = if shards == 1 {
         let mut shard = Shard::new(configs[0].clone());
-        let inputs = read_inputs(paths, progress, &mut |pkt| shard.packet(pkt));
+        let inputs = read_inputs(paths, background_hash, progress, &mut |pkt| {
+            shard.packet(pkt)
+        });
         (inputs, vec![shard.finish_all()])
     } else {
         run_parallel(paths, configs, progress)
@@ -117,6 +127,7 @@ fn shard_config(index: usize, shards: usize, options: &Options) -> ShardConfig {
 /// Reads each input in turn, handing every packet to `each`.
 fn read_inputs(
     paths: &[String],
+    background_hash: bool,
     progress: &mut dyn FnMut(Progress),
     each: &mut dyn FnMut(&Pkt<'_>),
 ) -> Vec<InputSummary> {
@@ -133,6 +144,7 @@ fn read_inputs(
                 continue;
             }
         };
+        reader.set_background_hashing(background_hash);
         let total = reader.size_hint();
         let mut next_progress = 0;
         loop {
@@ -262,7 +274,7 @@ fn run_parallel(
             // A send fails only when the worker has panicked; its join below re-raises that.
             let _ = senders[i].send(full);
         };
-        let inputs = read_inputs(paths, progress, &mut |pkt| {
+        let inputs = read_inputs(paths, true, progress, &mut |pkt| {
             let i = route(pkt.link, pkt.data, shards);
             let batch = &mut pending[i];
             let start = batch.data.len();
