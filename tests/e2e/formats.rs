@@ -160,3 +160,42 @@ fn a_missing_file_among_readable_ones_is_a_warning() {
         .to_string()
         .contains("missing.pcap"));
 }
+
+#[test]
+fn a_segment_cut_by_the_snap_length_leaves_a_gap_of_the_missing_bytes() {
+    use crate::util::frame::{ACK, FIN, PSH, SYN};
+    let dir = tempfile::tempdir().unwrap();
+    let head = b"POST /upload HTTP/1.1\r\nHost: up.example.com\r\nContent-Length: 100\r\n\r\n";
+    let mut cut = frame::tcp("10.0.0.2", 40000, "10.0.0.9", 80, 2, 1, ACK | PSH, head);
+    // The IP total length announces 100 body bytes the capture did not keep.
+    let total = u16::from_be_bytes([cut[16], cut[17]]) + 100;
+    cut[16..18].copy_from_slice(&total.to_be_bytes());
+    let fin_seq = 2 + head.len() as u32 + 100;
+    let path = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::tcp("10.0.0.2", 40000, "10.0.0.9", 80, 1, 0, SYN, &[]),
+        )
+        .packet(1_700_000_000, 1, &cut)
+        .packet(
+            1_700_000_000,
+            2,
+            &frame::tcp(
+                "10.0.0.2",
+                40000,
+                "10.0.0.9",
+                80,
+                fin_seq,
+                1,
+                ACK | FIN,
+                &[],
+            ),
+        )
+        .write(dir.path(), "snaplen.pcap");
+    let report = audit(&[path.to_str().unwrap()]);
+    let flow = &report["flows"][0];
+    assert_eq!(flow["server_name"], "up.example.com");
+    assert_eq!(flow["tcp"]["gaps"], 1);
+    assert_eq!(flow["tcp"]["gap_bytes"], 100);
+}

@@ -185,6 +185,8 @@ impl Shard {
             return;
         };
         let bytes = u64::from(pkt.orig_len);
+        // Only an unfragmented packet's missing bytes belong to its own transport payload.
+        let missing = if ip.fragment.is_none() { ip.missing } else { 0 };
         let reassembled;
         let payload = if let Some(frag) = ip.fragment {
             self.out.packets.fragments += 1;
@@ -273,9 +275,22 @@ impl Shard {
                     Side::B => (b, a),
                 };
                 let budget = &mut self.budget;
-                sender.segment(budget, seg.seq, seg.flags.0, seg.payload, &mut |chunk| {
-                    on_chunk(app, side, chunk, &ctx, info, sink);
-                });
+                let mut deliver = |chunk: Chunk<'_>| on_chunk(app, side, chunk, &ctx, info, sink);
+                if missing > 0 {
+                    // Cut by the snap length: the stream learns how long the segment really
+                    // was, so the lost tail becomes a gap and the FIN lands where it belongs.
+                    let wire_len = (seg.payload.len() as u32).saturating_add(missing);
+                    sender.segment_captured(
+                        budget,
+                        seg.seq,
+                        seg.flags.0,
+                        seg.payload,
+                        wire_len,
+                        &mut deliver,
+                    );
+                } else {
+                    sender.segment(budget, seg.seq, seg.flags.0, seg.payload, &mut deliver);
+                }
                 if seg.flags.ack() {
                     peer.peer_ack(budget, seg.ack, &mut |chunk| {
                         on_chunk(app, side.other(), chunk, &ctx, info, sink);

@@ -154,6 +154,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn truncated(&self) -> bool {
         usize::from(self.total_len()) > self.buffer.as_ref().len()
     }
+
+    /// Bytes of the packet announced by the total length but not captured.
+    pub fn missing(&self) -> u32 {
+        let missing = usize::from(self.total_len()).saturating_sub(self.buffer.as_ref().len());
+        u32::try_from(missing).unwrap_or(u32::MAX)
+    }
 }
 
 impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
@@ -188,6 +194,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Ip<'_>, Error> {
         fragment,
         payload: p.payload(),
         truncated: p.truncated(),
+        missing: p.missing(),
     })
 }
 
@@ -248,6 +255,13 @@ pub(crate) mod tests {
             })
         );
         assert!(ip.truncated);
+        assert_eq!(
+            ip.missing as usize,
+            usize::from(u16::from_be_bytes([
+                LAST_FRAG_HEADER[2],
+                LAST_FRAG_HEADER[3]
+            ])) - LAST_FRAG_HEADER.len()
+        );
         assert!(ip.payload.is_empty());
     }
 

@@ -127,6 +127,16 @@ impl<T: AsRef<[u8]>> Packet<T> {
             .min(len)
     }
 
+    /// Bytes announced by the payload length but not captured.
+    pub fn missing(&self) -> u32 {
+        if self.is_jumbo() {
+            return 0;
+        }
+        let announced = HEADER_LEN.saturating_add(usize::from(self.payload_len()));
+        let missing = announced.saturating_sub(self.buffer.as_ref().len());
+        u32::try_from(missing).unwrap_or(u32::MAX)
+    }
+
     /// The capture holds fewer bytes than the payload length.
     pub fn truncated(&self) -> bool {
         !self.is_jumbo()
@@ -304,6 +314,7 @@ pub(crate) fn decode(data: &[u8]) -> Result<Ip<'_>, Error> {
         fragment,
         payload: rest,
         truncated: p.truncated(),
+        missing: p.missing(),
     })
 }
 

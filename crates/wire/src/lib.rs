@@ -168,6 +168,9 @@ pub struct Ip<'a> {
     pub payload: &'a [u8],
     /// The capture holds fewer bytes than the IP length field announced (snaplen).
     pub truncated: bool,
+    /// How many bytes the IP length field announced beyond those captured (0 unless
+    /// `truncated`): the upper layer's length on the wire is `payload.len() + missing`.
+    pub missing: u32,
 }
 
 /// Where a fragment belongs in its original packet.
