@@ -135,7 +135,8 @@ impl TcpApp {
                     Err(_) => sink.counters.dns_malformed += 1,
                 });
             }
-            Self::Pending | Self::Short(_) | Self::Opaque => {}
+            Self::Opaque => info.keep_head(side, bytes),
+            Self::Pending | Self::Short(_) => {}
         }
     }
 
@@ -294,7 +295,8 @@ impl UdpApp {
                     sink.http.push(HttpRecord::new(ctx, &msg, info));
                 }
             }
-            Self::Pending | Self::Undecided(_) | Self::Opaque => {}
+            Self::Undecided(_) | Self::Opaque => info.keep_head(side, payload),
+            Self::Pending => {}
         }
     }
 }

@@ -171,6 +171,7 @@ fn read_inputs(
                 link: packet.link,
                 data: packet.data,
                 orig_len: packet.orig_len,
+                comment: packet.comment,
             });
             let read = reader.bytes_read();
             if read >= next_progress {
@@ -216,6 +217,8 @@ struct Meta {
     orig_len: u32,
     start: usize,
     end: usize,
+    /// Packet comments are rare: owned only when present.
+    comment: Option<Box<str>>,
 }
 
 const BATCH_BYTES: usize = 256 << 10;
@@ -257,6 +260,7 @@ fn run_parallel(
                             link: m.link,
                             data: &batch.data[m.start..m.end],
                             orig_len: m.orig_len,
+                            comment: m.comment.as_deref(),
                         });
                     }
                     batch.data.clear();
@@ -288,6 +292,7 @@ fn run_parallel(
                 orig_len: pkt.orig_len,
                 start,
                 end: batch.data.len(),
+                comment: pkt.comment.map(Box::from),
             });
             if batch.data.len() >= BATCH_BYTES {
                 send(i, &mut pending);

@@ -25,9 +25,25 @@ pub(crate) struct FlowInfo {
     pub(crate) alerts: Vec<(u8, u8)>,
     pub(crate) quic: Option<Box<(u32, tls::ClientHello)>>,
     pub(crate) http_hosts: Vec<String>,
+    /// The app the capture says sent the flow's packets.
+    pub(crate) app: Option<crate::shard::AppTag>,
+    /// First bytes each side sent, kept only for flows no parser understands: service
+    /// recognition looks at them (e.g. a push protocol's greeting).
+    pub(crate) head: [Vec<u8>; 2],
 }
 
+/// Bytes of an unrecognised flow kept per side.
+pub(crate) const HEAD_BYTES: usize = 256;
+
 impl FlowInfo {
+    pub(crate) fn keep_head(&mut self, side: Side, bytes: &[u8]) {
+        let head = &mut self.head[side.index()];
+        let room = HEAD_BYTES.saturating_sub(head.len());
+        if room > 0 {
+            head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
     pub(crate) fn tls_event(&mut self, side: Side, event: tls::Event, sink: &mut Sink) {
         match event {
             tls::Event::ClientHello(hello) => {

@@ -30,6 +30,8 @@ pub(crate) struct Pkt<'a> {
     pub(crate) link: LinkType,
     pub(crate) data: &'a [u8],
     pub(crate) orig_len: u32,
+    /// The capture's comment on this packet (pcapng `opt_comment`).
+    pub(crate) comment: Option<&'a str>,
 }
 
 /// Per-flow state kept in the table.
@@ -313,6 +315,9 @@ impl Shard {
         if let Some(client) = flow.state.info.app_client {
             flow.set_client_by_app(client);
         }
+        if flow.state.info.app.is_none() {
+            flow.state.info.app = packet_app(pkt);
+        }
         self.expire(pkt.ts);
     }
 
@@ -392,6 +397,58 @@ impl Shard {
     }
 }
 
+/// The app that sent or received a packet, when the capture says so.
+///
+/// PCAPdroid's trailer (its "PCAPdroid trailer" option): the IP packet inside a dummy
+/// Ethernet header, followed by 32 bytes: magic 0x01072021, the app's UID, its name in 20
+/// bytes (NUL padded) and a frame check sequence, all in network byte order. A pcapng packet
+/// comment naming the app (`app=NAME`, `package=NAME`, or just a package name) also counts.
+fn packet_app(pkt: &Pkt<'_>) -> Option<AppTag> {
+    const MAGIC: [u8; 4] = [0x01, 0x07, 0x20, 0x21];
+    if pkt.link == LinkType::ETHERNET && pkt.data.len() >= 14 + 20 + 32 {
+        let t = &pkt.data[pkt.data.len() - 32..];
+        if t[..4] == MAGIC {
+            let uid = i32::from_be_bytes([t[4], t[5], t[6], t[7]]);
+            let name = &t[8..28];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            let name = String::from_utf8_lossy(name).into_owned();
+            return Some(AppTag {
+                name: (!name.is_empty()).then_some(name),
+                uid: Some(uid),
+                source: "pcapdroid-trailer",
+            });
+        }
+    }
+    let comment = pkt.comment?.trim();
+    let value = ["app=", "package=", "app: ", "package: "]
+        .iter()
+        .find_map(|key| {
+            let at = comment.find(key)?;
+            comment[at + key.len()..].split([' ', ',', ';']).next()
+        })
+        .or_else(|| {
+            let looks_like_package = comment.contains('.')
+                && comment.len() <= 128
+                && comment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+            looks_like_package.then_some(comment)
+        })?;
+    (!value.is_empty()).then(|| AppTag {
+        name: Some(value.to_string()),
+        uid: None,
+        source: "pcapng-comment",
+    })
+}
+
+/// Which app a flow belongs to, and how the capture said so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AppTag {
+    pub(crate) name: Option<String>,
+    pub(crate) uid: Option<i32>,
+    pub(crate) source: &'static str,
+}
+
 fn on_chunk(
     app: &mut TcpApp,
     side: Side,
@@ -458,4 +515,57 @@ const fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt<'a>(link: LinkType, data: &'a [u8], comment: Option<&'a str>) -> Pkt<'a> {
+        Pkt {
+            input: 0,
+            frame: 1,
+            ts: Timestamp::default(),
+            interface: 0,
+            link,
+            data,
+            orig_len: data.len() as u32,
+            comment,
+        }
+    }
+
+    #[test]
+    fn pcapdroid_trailer_names_the_app() {
+        // Dummy Ethernet header, a 20-byte IPv4 header, then the 32-byte trailer.
+        let mut frame = vec![0u8; 14 + 20];
+        frame.extend_from_slice(&[0x01, 0x07, 0x20, 0x21]);
+        frame.extend_from_slice(&10_123i32.to_be_bytes());
+        let mut name = b"com.xiaomi.account".to_vec();
+        name.resize(20, 0);
+        frame.extend_from_slice(&name);
+        frame.extend_from_slice(&[0; 4]);
+        let tag = packet_app(&pkt(LinkType::ETHERNET, &frame, None)).unwrap();
+        assert_eq!(tag.name.as_deref(), Some("com.xiaomi.account"));
+        assert_eq!(tag.uid, Some(10_123));
+        // The same bytes without the magic are not a trailer.
+        frame[34] = 0;
+        assert_eq!(packet_app(&pkt(LinkType::ETHERNET, &frame, None)), None);
+    }
+
+    #[test]
+    fn packet_comments_that_name_an_app() {
+        let cases = [
+            ("app=com.tencent.mm uid=10200", Some("com.tencent.mm")),
+            (
+                "package: jp.naver.line.android",
+                Some("jp.naver.line.android"),
+            ),
+            ("com.ss.android.ugc.trill", Some("com.ss.android.ugc.trill")),
+            ("retransmission seen here", None),
+        ];
+        for (comment, app) in cases {
+            let tag = packet_app(&pkt(LinkType::RAW, &[0x45], Some(comment)));
+            assert_eq!(tag.and_then(|t| t.name).as_deref(), app, "{comment}");
+        }
+    }
 }
