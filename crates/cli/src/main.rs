@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// What does this device send, to whom, and where in the world does it land?
 ///
@@ -67,8 +67,21 @@ enum Format {
     Ndjson,
 }
 
+/// The version line, with the date of the bundled address data.
+fn long_version() -> String {
+    let data = match phonehome::enrich::geo::IpDb::bundled_header() {
+        Ok(h) => format!("IP data {} ({})", h.date, h.sources),
+        Err(e) => format!("IP data unreadable: {e}"),
+    };
+    format!("{}\n{data}", env!("CARGO_PKG_VERSION"))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().long_version(long_version()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

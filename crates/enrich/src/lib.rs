@@ -23,4 +23,5 @@
 #![forbid(unsafe_code)]
 
 pub mod blind;
+pub mod geo;
 pub mod names;
