@@ -2,5 +2,8 @@
 
 pub mod dns;
 pub mod http;
+pub mod http2;
+pub mod http3;
+pub mod keylog;
 pub mod quic;
 pub mod tls;

@@ -30,6 +30,9 @@ pub struct Packet<'a> {
     pub orig_len: u32,
     /// The first `opt_comment` of a pcapng Enhanced or obsolete Packet Block, if valid UTF-8.
     pub comment: Option<&'a str>,
+    /// Decryption secrets were read since the last packet: call
+    /// [`Reader::take_secrets`] before relying on keys for this packet.
+    pub secrets_pending: bool,
 }
 
 /// A capture interface: the single one of a classic pcap file, or a pcapng Interface
@@ -356,6 +359,7 @@ impl Reader {
                 .and_then(|r| buf.get(r))
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .map(|s| s.trim_end_matches('\0')),
+            secrets_pending: !self.meta.secrets.is_empty(),
         }))
     }
 

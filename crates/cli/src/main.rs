@@ -49,6 +49,11 @@ struct AuditArgs {
     /// address (for hotspot captures holding several devices). The rest is counted.
     #[arg(long, value_name = "IP|MAC")]
     device: Option<phonehome::Device>,
+    /// Key log for TLS and QUIC decryption, in the NSS format browsers, curl, mitmproxy and
+    /// PCAPdroid write (SSLKEYLOGFILE). May be given several times. Keys embedded in a pcapng
+    /// (editcap --inject-secrets) are used without it.
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<String>,
     /// Memory for out-of-order TCP data of all flows together, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     reassembly_memory: u64,
@@ -109,6 +114,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         device: args.device.clone(),
         reassembly_budget: args.reassembly_memory.saturating_mul(1 << 20),
         max_flows: args.max_flows,
+        keylogs: args.keylog.clone(),
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut bar: Option<indicatif::ProgressBar> = None;
@@ -131,6 +137,11 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let report = result?;
     for input in &report.inputs {
         for warning in &input.warnings {
+            eprintln!("phonehome: warning: {warning}");
+        }
+    }
+    for keylog in &report.keylogs {
+        for warning in &keylog.warnings {
             eprintln!("phonehome: warning: {warning}");
         }
     }

@@ -47,7 +47,11 @@ impl InputSummary {
     }
 }
 
-pub(crate) fn assemble(inputs: Vec<InputSummary>, outputs: Vec<ShardOutput>) -> report::Report {
+pub(crate) fn assemble(
+    inputs: Vec<InputSummary>,
+    outputs: Vec<ShardOutput>,
+    keys_given: bool,
+) -> report::Report {
     let mut flows: Vec<FlowRecord> = Vec::new();
     let mut dns_records: Vec<DnsRecord> = Vec::new();
     let mut http_records: Vec<HttpRecord> = Vec::new();
@@ -102,7 +106,15 @@ pub(crate) fn assemble(inputs: Vec<InputSummary>, outputs: Vec<ShardOutput>) -> 
     let mut blind_spots = Vec::new();
     for f in &flows {
         let id = id_of(f.handle);
-        let flow = flow_report(id, f, &cache, &mut blind_spots);
+        let flow = flow_report(
+            id,
+            f,
+            &cache,
+            &mut blind_spots,
+            keys_given,
+            &mut stats.encrypted_flows,
+            &mut stats.decrypted_flows,
+        );
         if let Some(t) = &flow.tcp {
             stats.tcp_gaps += t.gaps;
             stats.tcp_gap_bytes += t.gap_bytes;
@@ -151,6 +163,7 @@ pub(crate) fn assemble(inputs: Vec<InputSummary>, outputs: Vec<ShardOutput>) -> 
         findings: Vec::new(),
         blind_spots,
         stats,
+        keylogs: Vec::new(),
     }
 }
 
@@ -193,11 +206,15 @@ fn proto_name(p: u8) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn flow_report(
     id: u64,
     f: &FlowRecord,
     cache: &DnsCache,
     blind_spots: &mut Vec<report::BlindSpot>,
+    keys_given: bool,
+    encrypted_count: &mut u64,
+    decrypted_count: &mut u64,
 ) -> report::Flow {
     let info = &f.info;
     let hello = info.client_hello.as_deref();
@@ -218,6 +235,12 @@ fn flow_report(
     };
     let naming = evidence.name(cache);
     let proto = proto_name(f.protocol);
+    let encrypted = matches!(info.app_proto, Some("tls" | "quic"));
+    let (decrypted, not_decrypted) = decryption_state(info, encrypted, keys_given);
+    if encrypted {
+        *encrypted_count += 1;
+        *decrypted_count += u64::from(decrypted);
+    }
     let server_hello = info.server_hello.as_deref();
     let tls =
         (hello.is_some() || (server_hello.is_some() && info.quic.is_none()) || leaf.is_some())
@@ -296,6 +319,32 @@ fn flow_report(
             overlap_conflicts: s.conflicts,
             capped: s.cap_hits + s.budget_hits,
         }),
+        decrypted,
+        not_decrypted,
+    }
+}
+
+/// Whether an encrypted flow was read, and if not, why.
+fn decryption_state(
+    info: &crate::records::FlowInfo,
+    encrypted: bool,
+    keys_given: bool,
+) -> (bool, Option<String>) {
+    use crate::dissect::Decryption;
+    if !encrypted {
+        return (false, None);
+    }
+    match &info.decryption {
+        Some(Decryption::Decrypted) => (true, None),
+        Some(other) => (false, other.reason()),
+        None if !keys_given => (false, Some("no key log given (--keylog)".into())),
+        None if info.client_hello.is_none() && info.quic.is_none() => {
+            (false, Some("handshake not in the capture".into()))
+        }
+        None => (
+            false,
+            Some("no key for this connection in the key logs".into()),
+        ),
     }
 }
 
@@ -399,7 +448,8 @@ fn http_report(flow: u64, r: &HttpRecord) -> report::Http {
         content_type: r.content_type.clone(),
         body_len: r.body_len,
         encodings: r.encodings.clone(),
-        transport: "http1",
+        transport: r.transport,
+        decrypted: r.decrypted,
     }
 }
 

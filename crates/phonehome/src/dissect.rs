@@ -1,7 +1,9 @@
 //! Per-flow application dissection: decides what a flow speaks from its first bytes (never
 //! from its port alone) and drives the matching sans-IO parsers.
 
-use phonehome_app::{dns, http, quic, tls};
+use phonehome_app::keylog::KeyLog;
+use phonehome_app::quic::onertt;
+use phonehome_app::{dns, http, http3, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_flow::Side;
 
@@ -9,16 +11,18 @@ use crate::records::{DnsRecord, FlowInfo, HttpRecord, Sink};
 
 /// Where an event happened, for the records it produces.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Ctx {
+pub(crate) struct Ctx<'a> {
     pub(crate) ts: Timestamp,
     pub(crate) input: usize,
     pub(crate) frame: u64,
     pub(crate) flow: u64,
     /// Ports of sides A and B.
     pub(crate) ports: [u16; 2],
+    /// Session keys, when the user gave key logs.
+    pub(crate) keys: &'a KeyLog,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn any_port(&self, ports: &[u16]) -> bool {
         self.ports.iter().any(|p| ports.contains(p))
     }
@@ -234,6 +238,19 @@ pub(crate) enum UdpApp {
 pub(crate) struct QuicConn {
     client: Side,
     parser: quic::Parser,
+    version: Option<u32>,
+    /// Set once the key log gave this connection's secrets.
+    decryptor: Option<Box<QuicDecrypt>>,
+    /// The key log was looked up (found or not) for this connection.
+    looked_up: bool,
+}
+
+#[derive(Debug)]
+struct QuicDecrypt {
+    packets: onertt::Decryptor,
+    http: http3::Connection,
+    events: Vec<onertt::Event>,
+    messages: Vec<http::Message>,
 }
 
 impl UdpApp {
@@ -262,6 +279,9 @@ impl UdpApp {
                 Self::Quic(Box::new(QuicConn {
                     client: side,
                     parser: quic::Parser::new(),
+                    version: None,
+                    decryptor: None,
+                    looked_up: false,
                 }))
             } else if http::looks_like_request(payload) || http::looks_like_response(payload) {
                 info.app_proto = Some("http");
@@ -278,14 +298,18 @@ impl UdpApp {
                 Err(_) => sink.counters.dns_malformed += 1,
             },
             Self::Quic(conn) => {
+                let from_client = side == conn.client;
                 let mut events = std::mem::take(&mut sink.quic_events);
-                conn.parser
-                    .datagram(payload, side == conn.client, &mut events);
+                conn.parser.datagram(payload, from_client, &mut events);
                 info.app_client = Some(conn.client);
                 for event in events.drain(..) {
+                    if let quic::Event::ClientHello { version, .. } = &event {
+                        conn.version.get_or_insert(*version);
+                    }
                     info.quic_event(event, sink);
                 }
                 sink.quic_events = events;
+                conn.decrypt(payload, from_client, ctx, info, sink);
             }
             Self::Http => {
                 if let Some(msg) = http::parse_datagram(payload) {
@@ -297,6 +321,139 @@ impl UdpApp {
             }
             Self::Undecided(_) | Self::Opaque => info.keep_head(side, payload),
             Self::Pending => {}
+        }
+    }
+}
+
+impl UdpApp {
+    /// The end of the flow.
+    pub(crate) fn finish(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        if let Self::Quic(conn) = self {
+            conn.finish(ctx, info, sink);
+        }
+    }
+}
+
+impl QuicConn {
+    /// With the connection's secrets from the key log, decrypts its Handshake and 1-RTT
+    /// packets and parses HTTP/3 from its streams (RFC 9001 5, RFC 9114).
+    fn decrypt(
+        &mut self,
+        payload: &[u8],
+        from_client: bool,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        if self.decryptor.is_none() && !self.looked_up && !ctx.keys.is_empty() {
+            let (Some(random), Some(cipher), Some(version)) = (
+                self.parser.client_random(),
+                self.parser.cipher(),
+                self.version,
+            ) else {
+                return;
+            };
+            self.looked_up = true;
+            let Some(secrets) = ctx.keys.secrets(&random) else {
+                info.decryption = Some(Decryption::NoKey);
+                return;
+            };
+            let bytes = |s: &Option<phonehome_app::keylog::Secret>| {
+                s.as_ref().map(|s| s.as_bytes().to_vec())
+            };
+            let (ch, sh, ct, st) = (
+                bytes(&secrets.client_handshake_traffic),
+                bytes(&secrets.server_handshake_traffic),
+                bytes(&secrets.client_traffic_0),
+                bytes(&secrets.server_traffic_0),
+            );
+            let secrets = onertt::Secrets {
+                client_handshake: ch.as_deref(),
+                server_handshake: sh.as_deref(),
+                client_traffic: ct.as_deref(),
+                server_traffic: st.as_deref(),
+            };
+            match onertt::Decryptor::new(version, cipher, &secrets) {
+                Some(packets) => {
+                    self.decryptor = Some(Box::new(QuicDecrypt {
+                        packets,
+                        http: http3::Connection::new(http3::Limits::default()),
+                        events: Vec::new(),
+                        messages: Vec::new(),
+                    }));
+                    info.decryption = Some(Decryption::Decrypting);
+                }
+                None => {
+                    info.decryption = Some(Decryption::Unsupported(format!(
+                        "QUIC version {} with cipher suite {}",
+                        quic::version_name(version),
+                        tls::cipher_name(cipher)
+                    )));
+                }
+            }
+        }
+        let Some(d) = self.decryptor.as_mut() else {
+            return;
+        };
+        d.packets.datagram(payload, from_client, &mut d.events);
+        d.drain(ctx, info, sink, false);
+    }
+
+    /// The end of the flow: streams still open are handed out.
+    pub(crate) fn finish(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        if let Some(d) = self.decryptor.as_mut() {
+            d.packets.finish(&mut d.events);
+            d.drain(ctx, info, sink, true);
+            let stats = d.packets.stats();
+            if stats.decrypted > 0 {
+                info.decryption = Some(Decryption::Decrypted);
+            } else if stats.decrypt_failed > 0 {
+                info.decryption = Some(Decryption::Failed(format!(
+                    "{} QUIC packets failed authentication",
+                    stats.decrypt_failed
+                )));
+            }
+        }
+    }
+}
+
+impl QuicDecrypt {
+    fn drain(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink, end: bool) {
+        for event in self.events.drain(..) {
+            self.http.handle(&event, &mut self.messages);
+        }
+        if end {
+            self.http.finish(&mut self.messages);
+        }
+        for msg in self.messages.drain(..) {
+            let mut record = HttpRecord::new(ctx, &msg, info);
+            record.transport = "h3";
+            record.decrypted = true;
+            sink.http.push(record);
+        }
+    }
+}
+
+/// Whether a TLS or QUIC flow could be decrypted, and why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Decryption {
+    /// Keys found, decryption under way.
+    Decrypting,
+    Decrypted,
+    /// The key log has no secrets for this connection.
+    NoKey,
+    Unsupported(String),
+    /// Keys found but authentication failed (wrong keys or damaged data).
+    Failed(String),
+}
+
+impl Decryption {
+    pub(crate) fn reason(&self) -> Option<String> {
+        match self {
+            Self::Decrypting | Self::Decrypted => None,
+            Self::NoKey => Some("no key for this connection in the key logs".into()),
+            Self::Unsupported(what) => Some(format!("unsupported: {what}")),
+            Self::Failed(what) => Some(what.clone()),
         }
     }
 }

@@ -13,7 +13,11 @@
 
 use std::time::Instant;
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use crossbeam_channel::{bounded, Receiver, Sender};
+use phonehome_app::keylog::KeyLog;
 use phonehome_capture::{LinkType, Reader, Timestamp};
 use phonehome_flow::defrag::DefragLimits;
 use phonehome_flow::table::TableLimits;
@@ -35,6 +39,8 @@ pub struct Options {
     pub reassembly_budget: u64,
     /// Most flows kept open at once (0 = default).
     pub max_flows: usize,
+    /// Key log files (NSS SSLKEYLOGFILE format) for TLS and QUIC decryption.
+    pub keylogs: Vec<String>,
 }
 
 /// How far an audit has come, for a progress display.
@@ -76,23 +82,39 @@ pub fn audit_with_progress(
     };
     let background_hash = threads >= 2;
     let shards = threads.saturating_sub(2).max(1);
+    let (keys, keylogs) = load_keylogs(&options.keylogs);
+    let keys = Arc::new(keys);
     let configs: Vec<ShardConfig> = (0..shards)
-        .map(|i| shard_config(i, shards, options))
+        .map(|i| shard_config(i, shards, options, &keys))
         .collect();
+    let mut found: Vec<KeylogSummary> = Vec::new();
     let (inputs, outputs) = if shards == 1 {
-        let mut shard = Shard::new(configs[0].clone());
-        let inputs = read_inputs(paths, background_hash, progress, &mut |pkt| {
-            shard.packet(pkt)
-        });
-        (inputs, vec![shard.finish_all()])
+        let shard = RefCell::new(Shard::new(configs[0].clone()));
+        let inputs = read_inputs(
+            paths,
+            background_hash,
+            progress,
+            &mut |pkt| shard.borrow_mut().packet(pkt),
+            &mut |log, summary| {
+                shard.borrow_mut().add_keys(&log);
+                found.push(summary);
+            },
+        );
+        (inputs, vec![shard.into_inner().finish_all()])
     } else {
-        run_parallel(paths, configs, progress)
+        run_parallel(paths, configs, progress, &mut found)
     };
     if inputs.iter().all(|i| i.fatal.is_some() && i.packets == 0) {
         let why: Vec<String> = inputs.iter().filter_map(|i| i.fatal.clone()).collect();
         return Err(AuditError::NothingRead(why.join("; ")));
     }
-    let mut report = assemble(inputs, outputs);
+    let keys_given = !keys.is_empty() || !found.is_empty();
+    let mut report = assemble(inputs, outputs, keys_given);
+    report.keylogs = keylogs
+        .into_iter()
+        .chain(found)
+        .map(KeylogSummary::into_report)
+        .collect();
     report.run = report::Run {
         version: env!("CARGO_PKG_VERSION").to_string(),
         start_time,
@@ -101,7 +123,61 @@ pub fn audit_with_progress(
     Ok(report)
 }
 
-fn shard_config(index: usize, shards: usize, options: &Options) -> ShardConfig {
+/// What one key log (a file, or a pcapng Decryption Secrets Block) gave.
+struct KeylogSummary {
+    source: String,
+    sha256: Option<String>,
+    connections: usize,
+    warnings: Vec<String>,
+}
+
+impl KeylogSummary {
+    fn into_report(self) -> report::Keylog {
+        report::Keylog {
+            source: self.source,
+            sha256: self.sha256,
+            connections: self.connections as u64,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Reads the key log files; unreadable files and malformed lines become warnings.
+fn load_keylogs(paths: &[String]) -> (KeyLog, Vec<KeylogSummary>) {
+    let mut all = KeyLog::new();
+    let mut summaries = Vec::new();
+    for path in paths {
+        let mut summary = KeylogSummary {
+            source: path.clone(),
+            sha256: None,
+            connections: 0,
+            warnings: Vec::new(),
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                summary.sha256 = Some(sha256_hex(&bytes));
+                let text = String::from_utf8_lossy(&bytes);
+                let (log, warnings) = KeyLog::parse(&text, path);
+                summary.connections = log.len();
+                summary.warnings = warnings.iter().map(ToString::to_string).collect();
+                all.merge(log);
+            }
+            Err(e) => summary.warnings.push(format!("{path}: {e}")),
+        }
+        summaries.push(summary);
+    }
+    (all, summaries)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn shard_config(index: usize, shards: usize, options: &Options, keys: &Arc<KeyLog>) -> ShardConfig {
     let budget = match options.reassembly_budget {
         0 => Budget::DEFAULT_LIMIT,
         n => n,
@@ -121,6 +197,7 @@ fn shard_config(index: usize, shards: usize, options: &Options) -> ShardConfig {
         stream: StreamLimits::default(),
         budget: budget / shards as u64,
         device: options.device.clone(),
+        keys: Arc::clone(keys),
     }
 }
 
@@ -130,6 +207,7 @@ fn read_inputs(
     background_hash: bool,
     progress: &mut dyn FnMut(Progress),
     each: &mut dyn FnMut(&Pkt<'_>),
+    keys: &mut dyn FnMut(KeyLog, KeylogSummary),
 ) -> Vec<InputSummary> {
     const PROGRESS_EVERY: u64 = 4 << 20;
     let mut inputs = Vec::with_capacity(paths.len());
@@ -163,7 +241,7 @@ fn read_inputs(
             summary.bytes += u64::from(packet.orig_len);
             summary.first_ts.get_or_insert(packet.ts);
             summary.last_ts = Some(packet.ts);
-            each(&Pkt {
+            let pkt = Pkt {
                 input: index,
                 frame: packet.frame,
                 ts: packet.ts,
@@ -172,7 +250,31 @@ fn read_inputs(
                 data: packet.data,
                 orig_len: packet.orig_len,
                 comment: packet.comment,
-            });
+            };
+            if packet.secrets_pending {
+                // A Decryption Secrets Block came before this packet (`editcap
+                // --inject-secrets` puts it first): its keys must be in place before the
+                // packet is dissected. Rare, so the packet is copied to free the reader.
+                let data = pkt.data.to_vec();
+                let comment = pkt.comment.map(str::to_string);
+                let (frame, ts, interface, link, orig_len) =
+                    (pkt.frame, pkt.ts, pkt.interface, pkt.link, pkt.orig_len);
+                for (log, found) in secrets_blocks(path, reader.take_secrets()) {
+                    keys(log, found);
+                }
+                each(&Pkt {
+                    input: index,
+                    frame,
+                    ts,
+                    interface,
+                    link,
+                    data: &data,
+                    orig_len,
+                    comment: comment.as_deref(),
+                });
+            } else {
+                each(&pkt);
+            }
             let read = reader.bytes_read();
             if read >= next_progress {
                 next_progress = read + PROGRESS_EVERY;
@@ -182,6 +284,10 @@ fn read_inputs(
                     total,
                 });
             }
+        }
+        // Secrets after the last packet decrypt nothing, but are still reported.
+        for (log, found) in secrets_blocks(path, reader.take_secrets()) {
+            keys(log, found);
         }
         summary
             .warnings
@@ -200,6 +306,29 @@ fn read_inputs(
         inputs.push(summary);
     }
     inputs
+}
+
+/// Turns the Decryption Secrets Blocks of an input into key logs.
+fn secrets_blocks(
+    path: &str,
+    blocks: Vec<phonehome_capture::Secrets>,
+) -> Vec<(KeyLog, KeylogSummary)> {
+    blocks
+        .into_iter()
+        .enumerate()
+        .map(|(i, block)| {
+            let source = format!("{path}: decryption secrets block {}", i + 1);
+            let (log, warnings) =
+                KeyLog::from_decryption_secrets(block.secrets_type, &block.data, &source);
+            let summary = KeylogSummary {
+                sha256: Some(sha256_hex(&block.data)),
+                connections: log.len(),
+                warnings: warnings.iter().map(ToString::to_string).collect(),
+                source,
+            };
+            (log, summary)
+        })
+        .collect()
 }
 
 /// Packets bound for one worker, copied into one buffer.
@@ -233,24 +362,39 @@ impl Batch {
     }
 }
 
+/// What the reading thread sends a worker.
+enum Work {
+    Batch(Batch),
+    /// Keys from a Decryption Secrets Block, for the packets that follow.
+    Keys(Arc<KeyLog>),
+}
+
 fn run_parallel(
     paths: &[String],
     configs: Vec<ShardConfig>,
     progress: &mut dyn FnMut(Progress),
+    found: &mut Vec<KeylogSummary>,
 ) -> (Vec<InputSummary>, Vec<ShardOutput>) {
     let shards = configs.len();
     std::thread::scope(|scope| {
-        let mut senders: Vec<Sender<Batch>> = Vec::with_capacity(shards);
+        let mut senders: Vec<Sender<Work>> = Vec::with_capacity(shards);
         let mut recyclers: Vec<Receiver<Batch>> = Vec::with_capacity(shards);
         let mut workers = Vec::with_capacity(shards);
         for config in configs {
-            let (tx, rx) = bounded::<Batch>(BATCHES_IN_FLIGHT);
+            let (tx, rx) = bounded::<Work>(BATCHES_IN_FLIGHT);
             let (back_tx, back_rx) = bounded::<Batch>(BATCHES_IN_FLIGHT + 2);
             senders.push(tx);
             recyclers.push(back_rx);
             workers.push(scope.spawn(move || {
                 let mut shard = Shard::new(config);
-                for mut batch in rx {
+                for work in rx {
+                    let mut batch = match work {
+                        Work::Batch(b) => b,
+                        Work::Keys(log) => {
+                            shard.add_keys(&log);
+                            continue;
+                        }
+                    };
                     for m in &batch.metas {
                         shard.packet(&Pkt {
                             input: m.input,
@@ -271,38 +415,57 @@ fn run_parallel(
                 shard.finish_all()
             }));
         }
-        let mut pending: Vec<Batch> = (0..shards).map(|_| Batch::new()).collect();
+        let pending: RefCell<Vec<Batch>> =
+            RefCell::new((0..shards).map(|_| Batch::new()).collect());
         let send = |i: usize, pending: &mut Vec<Batch>| {
             let fresh = recyclers[i].try_recv().unwrap_or_else(|_| Batch::new());
             let full = std::mem::replace(&mut pending[i], fresh);
             // A send fails only when the worker has panicked; its join below re-raises that.
-            let _ = senders[i].send(full);
+            let _ = senders[i].send(Work::Batch(full));
         };
-        let inputs = read_inputs(paths, true, progress, &mut |pkt| {
-            let i = route(pkt.link, pkt.data, shards);
-            let batch = &mut pending[i];
-            let start = batch.data.len();
-            batch.data.extend_from_slice(pkt.data);
-            batch.metas.push(Meta {
-                input: pkt.input,
-                frame: pkt.frame,
-                ts: pkt.ts,
-                interface: pkt.interface,
-                link: pkt.link,
-                orig_len: pkt.orig_len,
-                start,
-                end: batch.data.len(),
-                comment: pkt.comment.map(Box::from),
-            });
-            if batch.data.len() >= BATCH_BYTES {
-                send(i, &mut pending);
+        let flush = |pending: &mut Vec<Batch>| {
+            for i in 0..shards {
+                if !pending[i].metas.is_empty() {
+                    send(i, pending);
+                }
             }
-        });
-        for i in 0..shards {
-            if !pending[i].metas.is_empty() {
-                send(i, &mut pending);
-            }
-        }
+        };
+        let inputs = read_inputs(
+            paths,
+            true,
+            progress,
+            &mut |pkt| {
+                let i = route(pkt.link, pkt.data, shards);
+                let mut pending = pending.borrow_mut();
+                let batch = &mut pending[i];
+                let start = batch.data.len();
+                batch.data.extend_from_slice(pkt.data);
+                batch.metas.push(Meta {
+                    input: pkt.input,
+                    frame: pkt.frame,
+                    ts: pkt.ts,
+                    interface: pkt.interface,
+                    link: pkt.link,
+                    orig_len: pkt.orig_len,
+                    start,
+                    end: batch.data.len(),
+                    comment: pkt.comment.map(Box::from),
+                });
+                if batch.data.len() >= BATCH_BYTES {
+                    send(i, &mut pending);
+                }
+            },
+            &mut |log, summary| {
+                // Packets read before the keys go first, so every shard sees them in order.
+                flush(&mut pending.borrow_mut());
+                let log = Arc::new(log);
+                for tx in &senders {
+                    let _ = tx.send(Work::Keys(Arc::clone(&log)));
+                }
+                found.push(summary);
+            },
+        );
+        flush(&mut pending.borrow_mut());
         drop(senders);
         let outputs = workers
             .into_iter()

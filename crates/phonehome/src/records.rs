@@ -27,6 +27,8 @@ pub(crate) struct FlowInfo {
     pub(crate) http_hosts: Vec<String>,
     /// The app the capture says sent the flow's packets.
     pub(crate) app: Option<crate::shard::AppTag>,
+    /// Whether the flow's encryption could be removed with the key logs.
+    pub(crate) decryption: Option<crate::dissect::Decryption>,
     /// First bytes each side sent, kept only for flows no parser understands: service
     /// recognition looks at them (e.g. a push protocol's greeting).
     pub(crate) head: [Vec<u8>; 2],
@@ -131,7 +133,7 @@ pub(crate) struct DnsRecord {
 }
 
 impl DnsRecord {
-    pub(crate) fn new(ctx: &Ctx, msg: &dns::Message) -> Self {
+    pub(crate) fn new(ctx: &Ctx<'_>, msg: &dns::Message) -> Self {
         Self {
             ts: ctx.ts,
             pos: Position {
@@ -159,10 +161,14 @@ pub(crate) struct HttpRecord {
     pub(crate) content_type: Option<String>,
     pub(crate) body_len: u64,
     pub(crate) encodings: Vec<String>,
+    /// "http1", "h2" or "h3".
+    pub(crate) transport: &'static str,
+    /// Seen through TLS or QUIC decryption.
+    pub(crate) decrypted: bool,
 }
 
 impl HttpRecord {
-    pub(crate) fn new(ctx: &Ctx, msg: &http::Message, info: &mut FlowInfo) -> Self {
+    pub(crate) fn new(ctx: &Ctx<'_>, msg: &http::Message, info: &mut FlowInfo) -> Self {
         let text = |v: Option<&str>| v.map(str::to_string);
         let host = text(msg.host());
         let (request, method, uri, status) = match &msg.kind {
@@ -192,6 +198,8 @@ impl HttpRecord {
             content_type: text(msg.content_type()),
             body_len: msg.body.len() as u64,
             encodings: msg.encodings.clone(),
+            transport: "http1",
+            decrypted: false,
         }
     }
 }

@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use phonehome_app::keylog::KeyLog;
 
 use phonehome_capture::{LinkType, Timestamp};
 use phonehome_flow::defrag::{self, DefragLimits, Defragmenter};
@@ -119,6 +122,8 @@ pub(crate) struct ShardConfig {
     pub(crate) stream: StreamLimits,
     pub(crate) budget: u64,
     pub(crate) device: Option<Device>,
+    /// Session keys from the key logs.
+    pub(crate) keys: Arc<KeyLog>,
 }
 
 /// Everything a shard learnt, once its input has ended.
@@ -141,6 +146,7 @@ pub(crate) struct Shard {
     budget: Budget,
     stream_limits: StreamLimits,
     device: Option<Device>,
+    keys: Arc<KeyLog>,
     out: ShardOutput,
 }
 
@@ -153,8 +159,14 @@ impl Shard {
             budget: Budget::new(config.budget),
             stream_limits: config.stream,
             device: config.device,
+            keys: config.keys,
             out: ShardOutput::default(),
         }
+    }
+
+    /// Keys found in the capture itself (a Decryption Secrets Block).
+    pub(crate) fn add_keys(&mut self, log: &KeyLog) {
+        Arc::make_mut(&mut self.keys).merge(log.clone());
     }
 
     pub(crate) fn packet(&mut self, pkt: &Pkt<'_>) {
@@ -254,6 +266,7 @@ impl Shard {
             frame: pkt.frame,
             flow: handle(self.index, flow.serial()),
             ports: [key.a.port(), key.b.port()],
+            keys: &self.keys,
         };
         let sink = &mut self.out.sink;
         match transport {
@@ -354,6 +367,7 @@ impl Shard {
             frame: flow.state.first_frame,
             flow: handle(self.index, serial),
             ports: [key.a.port(), key.b.port()],
+            keys: &self.keys,
         };
         let sink = &mut self.out.sink;
         let conn = &mut flow.state;
@@ -373,6 +387,7 @@ impl Shard {
             }
             tcp_stats = Some(total);
         }
+        conn.udp.finish(&ctx, &mut conn.info, sink);
         let (client, server) = match client_side {
             Side::A => (key.a, key.b),
             Side::B => (key.b, key.a),

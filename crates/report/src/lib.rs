@@ -69,6 +69,8 @@ pub(crate) mod tests_support {
                 tls: None,
                 quic: None,
                 tcp: None,
+                decrypted: false,
+                not_decrypted: None,
             }],
             dns: vec![Dns {
                 ts: "2024-01-01T00:00:01.000000Z".into(),
@@ -88,6 +90,7 @@ pub(crate) mod tests_support {
             findings: Vec::new(),
             blind_spots: Vec::new(),
             stats: Stats::default(),
+            keylogs: Vec::new(),
         }
     }
 }

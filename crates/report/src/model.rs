@@ -20,6 +20,20 @@ pub struct Report {
     pub blind_spots: Vec<BlindSpot>,
     /// Counters of what was read, skipped, lost or capped.
     pub stats: Stats,
+    /// The key logs used for decryption (their hashes, never the secrets).
+    pub keylogs: Vec<Keylog>,
+}
+
+/// One key log: a file given with `--keylog`, or a Decryption Secrets Block of a capture.
+#[derive(Clone, Debug, Serialize)]
+pub struct Keylog {
+    pub source: String,
+    /// SHA-256 of the key log's bytes, so a report names the keys it used without holding them.
+    pub sha256: Option<String>,
+    /// Connections (client randoms) it holds secrets for.
+    pub connections: u64,
+    /// Malformed lines, with line numbers.
+    pub warnings: Vec<String>,
 }
 
 /// The only part of a report that may differ between two runs on the same input.
@@ -68,6 +82,10 @@ pub struct Flow {
     pub quic: Option<Quic>,
     /// TCP reassembly accounting; absent for other protocols.
     pub tcp: Option<TcpStats>,
+    /// TLS or QUIC whose content phonehome could read with the key logs.
+    pub decrypted: bool,
+    /// Why a TLS or QUIC flow stayed opaque (no key, unsupported suite, failed tags, ...).
+    pub not_decrypted: Option<String>,
 }
 
 /// What TCP reassembly could and could not rebuild, both directions added.
@@ -155,8 +173,10 @@ pub struct Http {
     pub body_len: u64,
     /// Content-Encoding layers undone, outermost first.
     pub encodings: Vec<String>,
-    /// "http1" today; "h2" and "h3" once decrypted traffic is parsed.
+    /// "http1", "h2" or "h3".
     pub transport: &'static str,
+    /// Read through TLS or QUIC decryption.
+    pub decrypted: bool,
 }
 
 /// One server, by name (or by address when it has none).
@@ -208,6 +228,9 @@ pub struct Stats {
     pub http_messages: u64,
     pub tls_handshakes: u64,
     pub quic_initials: u64,
+    /// TLS and QUIC flows, and how many of them were decrypted.
+    pub encrypted_flows: u64,
+    pub decrypted_flows: u64,
     pub quic_decrypt_failures: u64,
 }
 #[derive(Clone, Debug, Serialize)]

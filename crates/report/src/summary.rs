@@ -43,6 +43,13 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         s.tls_handshakes,
         s.quic_initials
     )?;
+    if s.encrypted_flows > 0 {
+        writeln!(
+            out,
+            "{} of {} TLS/QUIC flows decrypted",
+            s.decrypted_flows, s.encrypted_flows
+        )?;
+    }
     writeln!(out)?;
     let mut dests: Vec<_> = report.destinations.iter().collect();
     dests.sort_by(|a, b| {

@@ -25,7 +25,7 @@
 //! assert_eq!(out[1].host(), Some("example.com"));
 //! ```
 
-mod decode;
+pub(crate) mod decode;
 mod parser;
 
 #[doc(hidden)]
@@ -78,7 +78,7 @@ pub enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub kind: Kind,
-    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1; 2 and 3 for HTTP/2 and HTTP/3.
     pub version: u8,
     /// Fields as sent: name case kept, values as raw bytes.
     pub headers: Vec<(String, Vec<u8>)>,

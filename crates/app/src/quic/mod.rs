@@ -37,6 +37,8 @@ mod crypto;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+pub mod onertt;
+pub mod streams;
 #[cfg(test)]
 mod vectors;
 mod version;
@@ -236,6 +238,10 @@ pub struct Parser {
     idle: u32,
     seen_long: bool,
     stats: Stats,
+    /// ClientHello random (the key log's key) and the ServerHello's cipher suite, for
+    /// [`onertt::Decryptor`].
+    client_random: Option<[u8; 32]>,
+    cipher: Option<u16>,
 }
 
 impl Parser {
@@ -247,6 +253,17 @@ impl Parser {
     /// Counters so far.
     pub fn stats(&self) -> Stats {
         self.stats
+    }
+
+    /// The ClientHello random, once seen: the key under which an NSS key log files the
+    /// connection's secrets.
+    pub fn client_random(&self) -> Option<[u8; 32]> {
+        self.client_random
+    }
+
+    /// The cipher suite the ServerHello chose, once seen.
+    pub fn cipher(&self) -> Option<u16> {
+        self.cipher
     }
 
     /// True once both hellos were reported (or their streams gave up), or the
@@ -418,7 +435,14 @@ impl Parser {
             tls::parse_server_hello(msg).map(|hello| Event::ServerHello { version, hello })
         };
         match event {
-            Ok(e) => out.push(e),
+            Ok(e) => {
+                match &e {
+                    Event::ClientHello { hello, .. } => self.client_random = Some(hello.random),
+                    Event::ServerHello { hello, .. } => self.cipher = Some(hello.cipher),
+                    _ => {}
+                }
+                out.push(e);
+            }
             Err(_) => self.stats.malformed = self.stats.malformed.saturating_add(1),
         }
         side.finished = true;
@@ -433,6 +457,13 @@ mod tests {
 
     fn unhex(s: &str) -> Vec<u8> {
         hex::decode(s).expect("fixture is hex")
+    }
+
+    fn hello_random(e: &Event) -> [u8; 32] {
+        match e {
+            Event::ClientHello { hello, .. } => hello.random,
+            _ => panic!("{e:?}"),
+        }
     }
 
     fn run(dgrams: &[(&[u8], bool)]) -> (Vec<Event>, Parser) {
@@ -470,6 +501,8 @@ mod tests {
         assert_eq!(hello.cipher, 0x1301);
         assert!(p.done());
         assert_eq!(p.stats().decrypted, 2);
+        assert_eq!(p.client_random(), Some(hello_random(&out[0])));
+        assert_eq!(p.cipher(), Some(0x1301));
     }
 
     #[test]

@@ -30,6 +30,7 @@
 
 mod cert;
 pub(crate) mod codec;
+pub mod decrypt;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hello;

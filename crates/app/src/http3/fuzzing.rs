@@ -1,0 +1,40 @@
+//! Fuzz entries for HTTP/3: no panic, and the same messages however stream bytes are cut.
+
+use super::{Connection, Limits};
+use crate::http::Message;
+
+/// Streams the input describes: the first byte picks the cut size, the rest is split into
+/// a client encoder stream (id 2), a request (id 0) and a response (id 0, server), each
+/// fed whole or in pieces; the messages must not depend on the cuts.
+pub fn split_invariance(data: &[u8]) {
+    let Some((&seed, rest)) = data.split_first() else {
+        return;
+    };
+    let third = rest.len() / 3;
+    let mut enc = vec![0x02];
+    enc.extend_from_slice(&rest[..third]);
+    let req = &rest[third..2 * third];
+    let resp = &rest[2 * third..];
+    let run = |step: usize| -> Vec<Message> {
+        let mut c = Connection::new(Limits {
+            max_body: 1 << 12,
+            max_decoded: 1 << 12,
+            ..Limits::default()
+        });
+        let mut out = Vec::new();
+        let feed = |c: &mut Connection, out: &mut Vec<Message>, client: bool, id: u64, b: &[u8]| {
+            let n = b.chunks(step).count();
+            for (i, p) in b.chunks(step).enumerate() {
+                c.stream_data(client, id, p, i + 1 == n, out);
+            }
+        };
+        feed(&mut c, &mut out, true, 0, req);
+        feed(&mut c, &mut out, true, 2, &enc);
+        feed(&mut c, &mut out, false, 0, resp);
+        c.finish(&mut out);
+        out
+    };
+    let whole = run(usize::MAX);
+    let cut = run(usize::from(seed % 9) + 1);
+    assert_eq!(whole, cut);
+}
