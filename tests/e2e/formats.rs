@@ -199,3 +199,70 @@ fn a_segment_cut_by_the_snap_length_leaves_a_gap_of_the_missing_bytes() {
     assert_eq!(flow["tcp"]["gaps"], 1);
     assert_eq!(flow["tcp"]["gap_bytes"], 100);
 }
+
+/// An HTTP/2 frame (RFC 9113 4.1).
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.push(kind);
+    f.push(flags);
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+#[test]
+fn cleartext_http2_requests_become_http_records() {
+    use crate::util::frame::{ACK, PSH, SYN};
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    client.extend(h2_frame(0x4, 0, 0, &[]));
+    // HPACK (RFC 7541): :method GET (2), :scheme http (6), :path / (4), then :authority
+    // as a literal with incremental indexing of static name 1.
+    let mut block = vec![0x82, 0x86, 0x84, 0x41, 16];
+    block.extend_from_slice(b"push.example.org");
+    client.extend(h2_frame(0x1, 0x5, 1, &block));
+    let mut server = h2_frame(0x4, 0, 0, &[]);
+    server.extend(h2_frame(0x1, 0x5, 1, &[0x88]));
+    let (c, s) = ("10.0.0.2", "10.0.0.80");
+    let path = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::tcp(c, 41000, s, 8080, 1, 0, SYN, &[]),
+        )
+        .packet(
+            1_700_000_000,
+            1,
+            &frame::tcp(s, 8080, c, 41000, 1, 2, SYN | ACK, &[]),
+        )
+        .packet(
+            1_700_000_000,
+            2,
+            &frame::tcp(c, 41000, s, 8080, 2, 2, ACK | PSH, &client),
+        )
+        .packet(
+            1_700_000_000,
+            3,
+            &frame::tcp(
+                s,
+                8080,
+                c,
+                41000,
+                2,
+                2 + client.len() as u32,
+                ACK | PSH,
+                &server,
+            ),
+        )
+        .write(dir.path(), "h2c.pcap");
+    let report = audit(&[path.to_str().unwrap()]);
+    let http = report["http"].as_array().unwrap();
+    assert_eq!(http.len(), 2, "{http:?}");
+    assert_eq!(http[0]["method"], "GET");
+    assert_eq!(http[0]["host"], "push.example.org");
+    assert_eq!(http[0]["uri"], "/");
+    assert_eq!(http[0]["transport"], "h2");
+    assert_eq!(http[1]["status"], 200);
+    assert_eq!(report["flows"][0]["server_name"], "push.example.org");
+    assert_eq!(report["flows"][0]["name_source"], "http-host");
+}

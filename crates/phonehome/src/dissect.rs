@@ -3,7 +3,7 @@
 
 use phonehome_app::keylog::KeyLog;
 use phonehome_app::quic::onertt;
-use phonehome_app::{dns, http, http3, quic, tls};
+use phonehome_app::{dns, http, http2, http3, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_flow::Side;
 
@@ -45,8 +45,84 @@ pub(crate) enum TcpApp {
     Short(Box<[Vec<u8>; 2]>),
     Tls(Box<[tls::Parser; 2]>),
     Http(Box<HttpConn>),
+    /// HTTP/2 with prior knowledge (h2c: the client preface in clear).
+    H2(Box<H2Conn>),
     Dns(Box<[dns::TcpFramer; 2]>),
     Opaque,
+}
+
+/// An HTTP/2 connection over one stream pair (cleartext, or decrypted TLS).
+#[derive(Debug)]
+pub(crate) struct H2Conn {
+    client: Side,
+    conn: http2::Connection,
+    scratch: Vec<http::Message>,
+}
+
+impl H2Conn {
+    pub(crate) fn new(client: Side) -> Self {
+        Self {
+            client,
+            conn: http2::Connection::new(http2::Limits::default()),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn direction(&self, side: Side) -> http::Direction {
+        if side == self.client {
+            http::Direction::Request
+        } else {
+            http::Direction::Response
+        }
+    }
+
+    pub(crate) fn data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+        decrypted: bool,
+    ) {
+        let dir = self.direction(side);
+        self.conn.push(dir, bytes, &mut self.scratch);
+        self.emit(ctx, info, sink, decrypted);
+    }
+
+    pub(crate) fn gap(
+        &mut self,
+        side: Side,
+        len: u64,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+        decrypted: bool,
+    ) {
+        let dir = self.direction(side);
+        self.conn.gap(dir, len, &mut self.scratch);
+        self.emit(ctx, info, sink, decrypted);
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+        decrypted: bool,
+    ) {
+        self.conn.finish(&mut self.scratch);
+        self.emit(ctx, info, sink, decrypted);
+    }
+
+    fn emit(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink, decrypted: bool) {
+        for msg in self.scratch.drain(..) {
+            let mut record = HttpRecord::new(ctx, &msg, info);
+            record.transport = "h2";
+            record.decrypted = decrypted;
+            sink.http.push(record);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -108,6 +184,10 @@ impl TcpApp {
         *self = if tls::looks_like_tls(first) {
             info.app_proto = Some("tls");
             Self::Tls(Box::new([tls::Parser::new(), tls::Parser::new()]))
+        } else if http2::looks_like_preface(first) {
+            info.app_proto = Some("http2");
+            info.app_client = Some(side);
+            Self::H2(Box::new(H2Conn::new(side)))
         } else if http::looks_like_request(first) {
             info.app_proto = Some("http");
             Self::Http(Box::new(HttpConn::new(side)))
@@ -133,6 +213,7 @@ impl TcpApp {
                 sink.tls_events = events;
             }
             Self::Http(conn) => conn.data(side, bytes, ctx, info, sink),
+            Self::H2(conn) => conn.data(side, bytes, ctx, info, sink, false),
             Self::Dns(framers) => {
                 framers[side.index()].push(bytes, |raw| match dns::parse(raw) {
                     Ok(msg) => dns_message(side, &msg, ctx, info, sink),
@@ -144,8 +225,16 @@ impl TcpApp {
         }
     }
 
-    pub(crate) fn gap(&mut self, side: Side, len: u64) {
+    pub(crate) fn gap(
+        &mut self,
+        side: Side,
+        len: u64,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
         match self {
+            Self::H2(conn) => conn.gap(side, len, ctx, info, sink, false),
             Self::Tls(parsers) => parsers[side.index()].gap(len),
             Self::Http(conn) => conn.parser(side).gap(len),
             Self::Dns(framers) => framers[side.index()].gap(len),
@@ -158,6 +247,8 @@ impl TcpApp {
     pub(crate) fn end(&mut self, side: Side, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
         match self {
             Self::Http(conn) => conn.finish(side, ctx, info, sink),
+            // HTTP/2 streams span both directions: they end with the flow (`close`).
+            Self::H2(_) => {}
             Self::Short(pending) => {
                 let first = std::mem::take(&mut pending[side.index()]);
                 if !first.is_empty() {
@@ -166,6 +257,15 @@ impl TcpApp {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl TcpApp {
+    /// The end of the flow, after both directions ended.
+    pub(crate) fn close(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        if let Self::H2(conn) = self {
+            conn.finish(ctx, info, sink, false);
         }
     }
 }

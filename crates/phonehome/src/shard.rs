@@ -385,6 +385,7 @@ impl Shard {
                 add_stats(&mut total, &stream.stats());
                 stream.discard(&mut self.budget);
             }
+            app.close(&ctx, info, sink);
             tcp_stats = Some(total);
         }
         conn.udp.finish(&ctx, &mut conn.info, sink);
@@ -474,7 +475,7 @@ fn on_chunk(
 ) {
     match chunk {
         Chunk::Data { bytes, .. } => app.data(side, bytes, ctx, info, sink),
-        Chunk::Gap { len, .. } => app.gap(side, len),
+        Chunk::Gap { len, .. } => app.gap(side, len, ctx, info, sink),
         Chunk::Fin | Chunk::Rst => app.end(side, ctx, info, sink),
     }
 }
