@@ -202,6 +202,15 @@ fn every_destination_is_named_with_its_evidence() {
     assert_eq!(tls["tls"]["sni"], "api.example.cn");
     assert_eq!(tls["tls"]["alpn"], serde_json::json!(["h2", "http/1.1"]));
     assert_eq!(tls["tls"]["ja4"].as_str().unwrap().len(), 36);
+    // Documentation addresses (RFC 5737) and names: nothing to attribute, and it says so.
+    assert_eq!(tls["scope"], "documentation");
+    assert_eq!(tls["attribution_source"], "none");
+    assert_eq!(tls["org"], Value::Null);
+    assert_eq!(tls["org_country"], Value::Null);
+    assert_eq!(tls["server_country"], Value::Null);
+    assert_eq!(tls["asn"], Value::Null);
+    assert_eq!(tls["cdn"], false);
+    assert_eq!(tls["service"], Value::Null);
 
     let http = flow_to(&report, "198.51.100.20:80");
     assert_eq!(http["server_name"], "log.example.com");
@@ -242,6 +251,9 @@ fn every_destination_is_named_with_its_evidence() {
         .unwrap();
     assert_eq!(dest["flows"], 2);
     assert_eq!(dest["ips"], serde_json::json!(["203.0.113.7"]));
+    assert_eq!(dest["scope"], "documentation");
+    assert_eq!(dest["attribution_source"], "none");
+    assert_eq!(dest["apps"], serde_json::json!([]));
 }
 
 #[test]
@@ -362,4 +374,10 @@ fn summary_lists_destinations_by_bytes_sent() {
     let api = text.find("api.example.cn").expect("api listed");
     let log = text.find("log.example.com").expect("log listed");
     assert!(api < log, "api.example.cn sent more bytes: {text}");
+    assert!(text.contains("ORGANISATION"), "{text}");
+    assert!(
+        text.contains("sent by organisation country (law):"),
+        "{text}"
+    );
+    assert!(text.contains("sent by server country (address):"), "{text}");
 }

@@ -7,4 +7,5 @@ mod util;
 mod vectors;
 
 mod audit;
+mod decrypt;
 mod formats;

@@ -54,6 +54,9 @@ struct AuditArgs {
     /// (editcap --inject-secrets) are used without it.
     #[arg(long, value_name = "FILE")]
     keylog: Vec<String>,
+    /// Put HTTP bodies (decoded, up to 64 KiB each) into the HTTP records of the report.
+    #[arg(long)]
+    http_bodies: bool,
     /// Memory for out-of-order TCP data of all flows together, in MiB.
     #[arg(long, default_value_t = 256, value_name = "MIB")]
     reassembly_memory: u64,
@@ -115,6 +118,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         reassembly_budget: args.reassembly_memory.saturating_mul(1 << 20),
         max_flows: args.max_flows,
         keylogs: args.keylog.clone(),
+        http_bodies: args.http_bodies,
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut bar: Option<indicatif::ProgressBar> = None;

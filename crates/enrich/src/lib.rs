@@ -1,7 +1,9 @@
 //! Enrichment: what the pipeline knows about each destination beyond the packets themselves.
 //!
-//! Today this is naming: every flow gets a server name and the evidence it came from
-//! ([`names`]), and the places where the capture cannot say what was sent ([`blind`]).
+//! Every flow gets a server name and the evidence it came from ([`names`]); the places where
+//! the capture cannot say what was sent are listed ([`blind`]). Its address gets a country, an
+//! AS and a scope ([`geo`]); its server an organisation with the countries whose law reaches
+//! it ([`orgs`]); and the traffic a service name with the evidence for it ([`services`]).
 //!
 //! # Contract
 //! Enrichment runs after reassembly and parsing, on owned values; it does no I/O and never
@@ -25,3 +27,5 @@
 pub mod blind;
 pub mod geo;
 pub mod names;
+pub mod orgs;
+pub mod services;

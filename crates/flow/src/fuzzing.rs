@@ -175,7 +175,12 @@ pub fn defrag(data: &[u8]) {
                 pattern(at)
             };
         }
-        conflicted[usize::from(id)] |= f & 2 != 0;
+        // RFC 6946 §4: an atomic fragment is a datagram of its own and leaves pending
+        // fragments with its identification alone, so it neither marks nor clears them.
+        let atomic = offset == 0 && f & 1 == 0;
+        if !atomic {
+            conflicted[usize::from(id)] |= f & 2 != 0;
+        }
         let fragment = Fragment {
             id: u32::from(id),
             offset,
@@ -194,12 +199,19 @@ pub fn defrag(data: &[u8]) {
                 whole.len() <= limits.max_datagram as usize,
                 "datagram too long"
             );
-            if !conflicted[usize::from(id)] {
+            let differs = if atomic {
+                f & 2 != 0
+            } else {
+                conflicted[usize::from(id)]
+            };
+            if !differs {
                 for (i, &b) in whole.iter().enumerate() {
                     assert_eq!(b, pattern(i as u32), "wrong byte at {i}");
                 }
             }
-            conflicted[usize::from(id)] = false;
+            if !atomic {
+                conflicted[usize::from(id)] = false;
+            }
         }
         let st = d.stats();
         assert!(st.pending_bytes <= limits.max_bytes, "byte cap exceeded");
@@ -235,6 +247,19 @@ mod tests {
             super::stream(&buf);
             super::defrag(&buf);
         }
+    }
+
+    /// Found by the `flow_defrag` fuzz target (minimised): a conflicting first fragment of
+    /// datagram 0, then an atomic fragment with the same identification, then the last
+    /// fragment. The atomic fragment must not clear the pending datagram's conflict mark,
+    /// or the completed datagram is checked against bytes it was never sent.
+    #[test]
+    fn defrag_atomic_fragment_keeps_pending_conflict() {
+        super::defrag(&[
+            0x00, 0x00, 0x00, 0x01, 0x03, // id 0, [0, 1), more, conflicting
+            0x00, 0x00, 0x00, 0x28, 0x02, // id 0, atomic, 40 bytes, conflicting
+            0x00, 0x00, 0x01, 0x02, 0x28, // id 0, [1, 3), last
+        ]);
     }
 
     #[test]

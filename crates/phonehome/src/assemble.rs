@@ -6,7 +6,10 @@ use std::net::IpAddr;
 use phonehome_app::{dns, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_enrich::blind::{self, Facts};
-use phonehome_enrich::names::{DnsCache, Evidence};
+use phonehome_enrich::geo::IpDb;
+use phonehome_enrich::names::{DnsCache, Evidence, NameSource};
+use phonehome_enrich::orgs::{Clues, OrgDb};
+use phonehome_enrich::services::{self, ServiceFacts};
 use phonehome_report::{self as report, rfc3339};
 
 use crate::records::{Counters, DnsRecord, HttpRecord};
@@ -102,11 +105,18 @@ pub(crate) fn assemble(
         learn(&mut cache, r);
     }
 
+    // The first User-Agent each flow sent, for service recognition.
+    let mut user_agents: HashMap<u64, &str> = HashMap::new();
+    for r in &http_records {
+        if let Some(ua) = r.user_agent.as_deref() {
+            user_agents.entry(r.flow).or_insert(ua);
+        }
+    }
     let mut report_flows = Vec::with_capacity(flows.len());
     let mut blind_spots = Vec::new();
     for f in &flows {
         let id = id_of(f.handle);
-        let flow = flow_report(
+        let mut flow = flow_report(
             id,
             f,
             &cache,
@@ -115,6 +125,7 @@ pub(crate) fn assemble(
             &mut stats.encrypted_flows,
             &mut stats.decrypted_flows,
         );
+        attribute(&mut flow, f, user_agents.get(&f.handle).copied());
         if let Some(t) = &flow.tcp {
             stats.tcp_gaps += t.gaps;
             stats.tcp_gap_bytes += t.gap_bytes;
@@ -321,6 +332,7 @@ fn flow_report(
         }),
         decrypted,
         not_decrypted,
+        ..report::Flow::default()
     }
 }
 
@@ -365,6 +377,10 @@ fn destinations(flows: &[report::Flow]) -> Vec<report::Destination> {
         down: u64,
         protocols: BTreeSet<&'a str>,
         first: &'a str,
+        /// The flow with the most bytes: attribution is taken from it.
+        main: &'a report::Flow,
+        cdn: bool,
+        apps: BTreeSet<&'a str>,
     }
     let mut by_name: BTreeMap<String, Acc<'_>> = BTreeMap::new();
     for f in flows {
@@ -377,7 +393,16 @@ fn destinations(flows: &[report::Flow]) -> Vec<report::Destination> {
             down: 0,
             protocols: BTreeSet::new(),
             first: &f.first_ts,
+            main: f,
+            cdn: false,
+            apps: BTreeSet::new(),
         });
+        // Flows come in capture order, so on a tie the earliest stays.
+        if f.bytes_up + f.bytes_down > acc.main.bytes_up + acc.main.bytes_down {
+            acc.main = f;
+        }
+        acc.cdn |= f.cdn;
+        acc.apps.extend(f.app.as_deref());
         acc.ips.insert(ip);
         acc.flows += 1;
         acc.up += f.bytes_up;
@@ -398,8 +423,83 @@ fn destinations(flows: &[report::Flow]) -> Vec<report::Destination> {
             bytes_down: a.down,
             protocols: a.protocols.iter().map(|p| p.to_string()).collect(),
             first_ts: a.first.to_string(),
+            org: a.main.org.clone(),
+            org_country: a.main.org_country.clone(),
+            parent_org: a.main.parent_org.clone(),
+            parent_country: a.main.parent_country.clone(),
+            attribution_source: a.main.attribution_source,
+            server_country: a.main.server_country.clone(),
+            asn: a.main.asn,
+            as_org: a.main.as_org.clone(),
+            cdn: a.cdn,
+            scope: a.main.scope,
+            service: a.main.service.clone(),
+            apps: a.apps.iter().map(|s| s.to_string()).collect(),
         })
         .collect()
+}
+
+/// Fills in who runs a flow's server and where (organisation, countries, AS, CDN, scope) and
+/// which service it is, from the flow's names, certificate, address and first bytes.
+fn attribute(flow: &mut report::Flow, f: &FlowRecord, user_agent: Option<&str>) {
+    let info = &f.info;
+    let ip = f.server.ip();
+    let geo = IpDb::bundled().lookup(ip);
+    let leaf = info.leaf.as_deref();
+    let cert_org = leaf.and_then(|c| c.organization.as_deref());
+    let hello = info.client_hello.as_deref();
+    let sni = hello
+        .and_then(|h| h.sni.as_deref())
+        .or_else(|| info.quic.as_deref().and_then(|(_, h)| h.sni.as_deref()));
+    let dns_name = (flow.name_source == NameSource::Dns.as_str())
+        .then_some(flow.server_name.as_deref())
+        .flatten();
+    let cert_names: Vec<String> = leaf
+        .map(|c| {
+            common_name(&c.subject)
+                .into_iter()
+                .chain(c.sans.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let service = services::identify(&ServiceFacts {
+        proto: &flow.proto,
+        server_ip: Some(ip),
+        server_port: f.server.port(),
+        sni,
+        http_host: info.http_hosts.first().map(String::as_str),
+        dns_name,
+        cert_org,
+        cert_names: &cert_names,
+        ja3: flow.tls.as_ref().and_then(|t| t.ja3.as_deref()),
+        ja4: flow.tls.as_ref().and_then(|t| t.ja4.as_deref()),
+        user_agent,
+        asn: geo.asn,
+        first_bytes_up: &info.head[0],
+        first_bytes_down: &info.head[1],
+    });
+    let attribution = OrgDb::bundled().attribute(&Clues {
+        host: flow.server_name.as_deref(),
+        cert_org,
+        service_org: service.as_ref().and_then(|m| m.org.as_deref()),
+        asn: geo.asn,
+        as_org: geo.as_org,
+    });
+    flow.org = attribution.org.map(str::to_string);
+    flow.org_country = attribution.org_country.map(str::to_string);
+    flow.parent_org = attribution.parent.map(str::to_string);
+    flow.parent_country = attribution.parent_country.map(str::to_string);
+    flow.attribution_source = attribution.source.as_str();
+    flow.server_country = geo.country_str().map(str::to_string);
+    flow.asn = geo.asn;
+    flow.as_org = geo.as_org.map(str::to_string);
+    flow.cdn = attribution.cdn;
+    flow.scope = geo.scope.as_str();
+    if let Some(m) = service {
+        flow.service = Some(m.service);
+        flow.service_evidence = Some(m.evidence);
+    }
+    flow.app = info.app.as_ref().and_then(|a| a.name.clone());
 }
 
 fn split_endpoint(endpoint: &str) -> (IpAddr, u16) {
@@ -434,6 +534,13 @@ fn dns_report(flow: u64, r: &DnsRecord) -> report::Dns {
 }
 
 fn http_report(flow: u64, r: &HttpRecord) -> report::Http {
+    let body = match &r.body {
+        None => (None, None),
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(text) => (Some(text.to_string()), None),
+            Err(_) => (Some(base64(b)), Some("base64")),
+        },
+    };
     report::Http {
         ts: rfc3339(r.ts),
         flow,
@@ -450,6 +557,8 @@ fn http_report(flow: u64, r: &HttpRecord) -> report::Http {
         encodings: r.encodings.clone(),
         transport: r.transport,
         decrypted: r.decrypted,
+        body: body.0,
+        body_encoding: body.1,
     }
 }
 
@@ -508,4 +617,10 @@ fn name_interface(what: &str, names: &[String]) -> String {
             (!name.is_empty()).then(|| format!("interface {index} ({name}):{rest}"))
         });
     named.unwrap_or_else(|| what.to_string())
+}
+
+/// Standard base64 with padding (RFC 4648 section 4).
+fn base64(data: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }

@@ -3,6 +3,7 @@
 
 use phonehome_app::keylog::KeyLog;
 use phonehome_app::quic::onertt;
+use phonehome_app::tls::decrypt as tls_decrypt;
 use phonehome_app::{dns, http, http2, http3, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_flow::Side;
@@ -20,6 +21,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) ports: [u16; 2],
     /// Session keys, when the user gave key logs.
     pub(crate) keys: &'a KeyLog,
+    /// Keep HTTP bodies in the records (`--http-bodies`).
+    pub(crate) http_bodies: bool,
 }
 
 impl Ctx<'_> {
@@ -36,6 +39,9 @@ const PENDING_MAX: usize = 16;
 /// UDP datagrams looked at before a flow is declared opaque.
 const UDP_TRIES: u8 = 8;
 
+/// Decrypted bytes a server may send before the client's first request.
+const EARLY_SERVER_BYTES: usize = 64 << 10;
+
 /// What one TCP flow speaks, with its parsers.
 #[derive(Debug, Default)]
 pub(crate) enum TcpApp {
@@ -43,7 +49,7 @@ pub(crate) enum TcpApp {
     Pending,
     /// The first bytes were too few to decide (kept, per side).
     Short(Box<[Vec<u8>; 2]>),
-    Tls(Box<[tls::Parser; 2]>),
+    Tls(Box<TlsConn>),
     Http(Box<HttpConn>),
     /// HTTP/2 with prior knowledge (h2c: the client preface in clear).
     H2(Box<H2Conn>),
@@ -128,6 +134,8 @@ impl H2Conn {
 #[derive(Debug)]
 pub(crate) struct HttpConn {
     client: Side,
+    /// Read through TLS decryption.
+    decrypted: bool,
     request: http::Parser,
     response: http::Parser,
     scratch: Vec<http::Message>,
@@ -138,7 +146,11 @@ impl TcpApp {
     pub(crate) fn finished(&self) -> bool {
         match self {
             Self::Opaque => true,
-            Self::Tls(p) => p[0].done() && p[1].done(),
+            Self::Tls(t) => {
+                t.parsers[0].done()
+                    && t.parsers[1].done()
+                    && t.decrypt.as_ref().is_none_or(|d| d.dec.done())
+            }
             _ => false,
         }
     }
@@ -183,7 +195,7 @@ impl TcpApp {
     fn decide(&mut self, side: Side, first: &[u8], ctx: &Ctx, info: &mut FlowInfo) {
         *self = if tls::looks_like_tls(first) {
             info.app_proto = Some("tls");
-            Self::Tls(Box::new([tls::Parser::new(), tls::Parser::new()]))
+            Self::Tls(Box::new(TlsConn::new(!ctx.keys.is_empty())))
         } else if http2::looks_like_preface(first) {
             info.app_proto = Some("http2");
             info.app_client = Some(side);
@@ -204,14 +216,7 @@ impl TcpApp {
 
     fn feed(&mut self, side: Side, bytes: &[u8], ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
         match self {
-            Self::Tls(parsers) => {
-                let mut events = std::mem::take(&mut sink.tls_events);
-                parsers[side.index()].push(bytes, &mut events);
-                for event in events.drain(..) {
-                    info.tls_event(side, event, sink);
-                }
-                sink.tls_events = events;
-            }
+            Self::Tls(conn) => conn.data(side, bytes, ctx, info, sink),
             Self::Http(conn) => conn.data(side, bytes, ctx, info, sink),
             Self::H2(conn) => conn.data(side, bytes, ctx, info, sink, false),
             Self::Dns(framers) => {
@@ -235,7 +240,7 @@ impl TcpApp {
     ) {
         match self {
             Self::H2(conn) => conn.gap(side, len, ctx, info, sink, false),
-            Self::Tls(parsers) => parsers[side.index()].gap(len),
+            Self::Tls(conn) => conn.gap(side, len, ctx, info, sink),
             Self::Http(conn) => conn.parser(side).gap(len),
             Self::Dns(framers) => framers[side.index()].gap(len),
             Self::Short(_) | Self::Pending => *self = Self::Opaque,
@@ -261,11 +266,237 @@ impl TcpApp {
     }
 }
 
+/// A TLS connection: the handshake parsers of both sides and, with key logs, the record
+/// decryptor feeding the protocol inside.
+#[derive(Debug)]
+pub(crate) struct TlsConn {
+    parsers: [tls::Parser; 2],
+    decrypt: Option<Box<TlsDecrypt>>,
+}
+
+#[derive(Debug)]
+struct TlsDecrypt {
+    dec: tls_decrypt::Decryptor,
+    events: Vec<tls_decrypt::Event>,
+    /// The side that sent the ClientHello.
+    client: Option<Side>,
+    /// The protocol inside, decided by the first plaintext (and the negotiated ALPN).
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    /// Nothing decided yet; what the server said before the client spoke is kept (a TLS 1.3
+    /// server sends its HTTP/2 SETTINGS first, and its ALPN answer is encrypted).
+    Pending(Vec<u8>),
+    Http(Box<HttpConn>),
+    H2(Box<H2Conn>),
+    Opaque,
+}
+
+impl TlsConn {
+    fn new(with_keys: bool) -> Self {
+        Self {
+            parsers: [tls::Parser::new(), tls::Parser::new()],
+            decrypt: with_keys.then(|| {
+                Box::new(TlsDecrypt {
+                    dec: tls_decrypt::Decryptor::new(),
+                    events: Vec::new(),
+                    client: None,
+                    inner: Inner::Pending(Vec::new()),
+                })
+            }),
+        }
+    }
+
+    fn data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        let mut events = std::mem::take(&mut sink.tls_events);
+        self.parsers[side.index()].push(bytes, &mut events);
+        for event in events.drain(..) {
+            if let (tls::Event::ClientHello(_), Some(d)) = (&event, self.decrypt.as_mut()) {
+                d.client.get_or_insert(side);
+            }
+            info.tls_event(side, event, sink);
+        }
+        sink.tls_events = events;
+        if let Some(d) = self.decrypt.as_mut() {
+            // Without the ClientHello there is no client random to find keys by.
+            let Some(client) = d.client else { return };
+            let dir = if side == client {
+                tls_decrypt::Direction::ClientToServer
+            } else {
+                tls_decrypt::Direction::ServerToClient
+            };
+            d.dec.push(dir, bytes, ctx.keys, &mut d.events);
+            d.drain(ctx, info, sink);
+        }
+    }
+
+    fn gap(&mut self, side: Side, len: u64, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        self.parsers[side.index()].gap(len);
+        if let Some(d) = self.decrypt.as_mut() {
+            let Some(client) = d.client else { return };
+            let dir = if side == client {
+                tls_decrypt::Direction::ClientToServer
+            } else {
+                tls_decrypt::Direction::ServerToClient
+            };
+            d.dec.gap(dir, len, &mut d.events);
+            d.drain(ctx, info, sink);
+        }
+    }
+
+    fn close(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        let Some(d) = self.decrypt.as_mut() else {
+            return;
+        };
+        d.dec.finish(&mut d.events);
+        d.drain(ctx, info, sink);
+        if let Some(client) = d.client {
+            match &mut d.inner {
+                Inner::Http(conn) => {
+                    conn.finish(client, ctx, info, sink);
+                    conn.finish(client.other(), ctx, info, sink);
+                }
+                Inner::H2(conn) => conn.finish(ctx, info, sink, true),
+                Inner::Pending(_) | Inner::Opaque => {}
+            }
+        }
+        let status = d.dec.status();
+        info.decryption = Some(match (status.decrypted, status.reason) {
+            (true, _) => Decryption::Decrypted,
+            (false, Some(tls_decrypt::Reason::NoKey)) => Decryption::NoKey,
+            (
+                false,
+                Some(
+                    r @ (tls_decrypt::Reason::UnsupportedSuite(_)
+                    | tls_decrypt::Reason::UnsupportedVersion(_)),
+                ),
+            ) => Decryption::Unsupported(r.to_string()),
+            (false, Some(r)) => Decryption::Failed(r.to_string()),
+            (false, None) => Decryption::Failed("no application data seen".into()),
+        });
+    }
+}
+
+impl TlsDecrypt {
+    fn drain(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        let Some(client) = self.client else {
+            self.events.clear();
+            return;
+        };
+        for event in std::mem::take(&mut self.events) {
+            let side_of = |dir: tls_decrypt::Direction| match dir {
+                tls_decrypt::Direction::ClientToServer => client,
+                tls_decrypt::Direction::ServerToClient => client.other(),
+            };
+            match event {
+                tls_decrypt::Event::Data(d) => {
+                    let side = side_of(d.direction);
+                    self.plaintext(side, client, &d.bytes, ctx, info, sink);
+                }
+                tls_decrypt::Event::Certificates { direction, chain } => {
+                    info.tls_event(side_of(direction), tls::Event::Certificates(chain), sink);
+                }
+                tls_decrypt::Event::Alert {
+                    direction,
+                    level,
+                    description,
+                } => info.tls_event(
+                    side_of(direction),
+                    tls::Event::Alert { level, description },
+                    sink,
+                ),
+                tls_decrypt::Event::Gap { direction, len } => {
+                    let side = side_of(direction);
+                    match &mut self.inner {
+                        Inner::Http(conn) => conn.parser(side).gap(len),
+                        Inner::H2(conn) => conn.gap(side, len, ctx, info, sink, true),
+                        Inner::Pending(_) | Inner::Opaque => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Decrypted application data: HTTP/1.x or HTTP/2 inside, by ALPN and first bytes.
+    fn plaintext(
+        &mut self,
+        side: Side,
+        client: Side,
+        bytes: &[u8],
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Inner::Pending(early) = &mut self.inner {
+            if side != client {
+                // Bounded: a server that talks first at length is no HTTP server.
+                if early.len() + bytes.len() <= EARLY_SERVER_BYTES {
+                    early.extend_from_slice(bytes);
+                } else {
+                    self.inner = Inner::Opaque;
+                }
+                return;
+            }
+            let early = std::mem::take(early);
+            let alpn_h2 = info
+                .server_hello
+                .as_ref()
+                .and_then(|h| h.alpn.as_deref())
+                .is_some_and(|a| a == "h2");
+            self.inner = if http2::looks_like_preface(bytes) || alpn_h2 {
+                Inner::H2(Box::new(H2Conn::new(client)))
+            } else if http::looks_like_request(bytes) {
+                let mut conn = HttpConn::new(client);
+                conn.decrypted = true;
+                Inner::Http(Box::new(conn))
+            } else {
+                Inner::Opaque
+            };
+            self.feed(side, bytes, ctx, info, sink);
+            if !early.is_empty() {
+                self.feed(client.other(), &early, ctx, info, sink);
+            }
+            return;
+        }
+        self.feed(side, bytes, ctx, info, sink);
+    }
+
+    fn feed(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        match &mut self.inner {
+            Inner::Http(conn) => conn.data(side, bytes, ctx, info, sink),
+            Inner::H2(conn) => conn.data(side, bytes, ctx, info, sink, true),
+            Inner::Pending(_) | Inner::Opaque => {}
+        }
+    }
+}
+
 impl TcpApp {
     /// The end of the flow, after both directions ended.
     pub(crate) fn close(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
-        if let Self::H2(conn) = self {
-            conn.finish(ctx, info, sink, false);
+        match self {
+            Self::H2(conn) => conn.finish(ctx, info, sink, false),
+            Self::Tls(conn) => conn.close(ctx, info, sink),
+            _ => {}
         }
     }
 }
@@ -274,6 +505,7 @@ impl HttpConn {
     fn new(client: Side) -> Self {
         Self {
             client,
+            decrypted: false,
             request: http::Parser::new(http::Direction::Request, http::Limits::default()),
             response: http::Parser::new(http::Direction::Response, http::Limits::default()),
             scratch: Vec::new(),
@@ -317,7 +549,9 @@ impl HttpConn {
                     self.response.expect_response(method);
                 }
             }
-            sink.http.push(HttpRecord::new(ctx, &msg, info));
+            let mut record = HttpRecord::new(ctx, &msg, info);
+            record.decrypted = self.decrypted;
+            sink.http.push(record);
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct Options {
     pub max_flows: usize,
     /// Key log files (NSS SSLKEYLOGFILE format) for TLS and QUIC decryption.
     pub keylogs: Vec<String>,
+    /// Keep HTTP bodies (decoded, up to 64 KiB each) in the report's HTTP records.
+    pub http_bodies: bool,
 }
 
 /// How far an audit has come, for a progress display.
@@ -198,6 +200,7 @@ fn shard_config(index: usize, shards: usize, options: &Options, keys: &Arc<KeyLo
         budget: budget / shards as u64,
         device: options.device.clone(),
         keys: Arc::clone(keys),
+        http_bodies: options.http_bodies,
     }
 }
 

@@ -165,7 +165,12 @@ pub(crate) struct HttpRecord {
     pub(crate) transport: &'static str,
     /// Seen through TLS or QUIC decryption.
     pub(crate) decrypted: bool,
+    /// The decoded body, when asked for, up to [`BODY_KEEP`] bytes.
+    pub(crate) body: Option<Vec<u8>>,
 }
+
+/// Body bytes kept per HTTP message with `--http-bodies`.
+pub(crate) const BODY_KEEP: usize = 64 << 10;
 
 impl HttpRecord {
     pub(crate) fn new(ctx: &Ctx<'_>, msg: &http::Message, info: &mut FlowInfo) -> Self {
@@ -200,6 +205,9 @@ impl HttpRecord {
             encodings: msg.encodings.clone(),
             transport: "http1",
             decrypted: false,
+            body: ctx
+                .http_bodies
+                .then(|| msg.body[..msg.body.len().min(BODY_KEEP)].to_vec()),
         }
     }
 }

@@ -124,6 +124,7 @@ pub(crate) struct ShardConfig {
     pub(crate) device: Option<Device>,
     /// Session keys from the key logs.
     pub(crate) keys: Arc<KeyLog>,
+    pub(crate) http_bodies: bool,
 }
 
 /// Everything a shard learnt, once its input has ended.
@@ -147,6 +148,7 @@ pub(crate) struct Shard {
     stream_limits: StreamLimits,
     device: Option<Device>,
     keys: Arc<KeyLog>,
+    http_bodies: bool,
     out: ShardOutput,
 }
 
@@ -160,6 +162,7 @@ impl Shard {
             stream_limits: config.stream,
             device: config.device,
             keys: config.keys,
+            http_bodies: config.http_bodies,
             out: ShardOutput::default(),
         }
     }
@@ -267,6 +270,7 @@ impl Shard {
             flow: handle(self.index, flow.serial()),
             ports: [key.a.port(), key.b.port()],
             keys: &self.keys,
+            http_bodies: self.http_bodies,
         };
         let sink = &mut self.out.sink;
         match transport {
@@ -368,6 +372,7 @@ impl Shard {
             flow: handle(self.index, serial),
             ports: [key.a.port(), key.b.port()],
             keys: &self.keys,
+            http_bodies: self.http_bodies,
         };
         let sink = &mut self.out.sink;
         let conn = &mut flow.state;
@@ -395,7 +400,11 @@ impl Shard {
         };
         let up = client_side;
         let down = up.other();
-        let info = std::mem::take(&mut flow.state.info);
+        let mut info = std::mem::take(&mut flow.state.info);
+        // First bytes are kept by side; the record holds them as [up, down].
+        if up == Side::B {
+            info.head.swap(0, 1);
+        }
         self.out.flows.push(FlowRecord {
             handle: handle(self.index, serial),
             protocol: key.protocol,

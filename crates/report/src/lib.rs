@@ -71,6 +71,7 @@ pub(crate) mod tests_support {
                 tcp: None,
                 decrypted: false,
                 not_decrypted: None,
+                ..Flow::default()
             }],
             dns: vec![Dns {
                 ts: "2024-01-01T00:00:01.000000Z".into(),

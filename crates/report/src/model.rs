@@ -57,7 +57,7 @@ pub struct Input {
 }
 
 /// One bidirectional conversation.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Flow {
     pub id: u64,
     pub proto: String,
@@ -86,6 +86,34 @@ pub struct Flow {
     pub decrypted: bool,
     /// Why a TLS or QUIC flow stayed opaque (no key, unsupported suite, failed tags, ...).
     pub not_decrypted: Option<String>,
+    /// Who runs the server: the organisation, its headquarters country (ISO 3166-1 alpha-2,
+    /// the jurisdiction whose law can compel it) and, when another company owns it, that
+    /// parent and its country. `attribution_source` says where the answer came from.
+    pub org: Option<String>,
+    pub org_country: Option<String>,
+    pub parent_org: Option<String>,
+    pub parent_country: Option<String>,
+    /// "domain" (the server name is in the organisations file), "cert" (the certificate's
+    /// O=), "service" (the organisation running the service recognised in the traffic, e.g.
+    /// Xiaomi's push protocol on a cloud address), "asn" (the organisation of the AS
+    /// announcing the address) or "none".
+    pub attribution_source: &'static str,
+    /// Where the server address is registered (not a measured location), its origin AS and
+    /// that AS's organisation.
+    pub server_country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    /// The address is on a CDN or anycast network (or the name is a CDN's): the server's
+    /// country says little about where the data goes next.
+    pub cdn: bool,
+    /// The special-purpose scope of the server address: "global", "private", "loopback",
+    /// "link-local", "cgnat", "multicast", ...
+    pub scope: &'static str,
+    /// The service recognised (e.g. "WeChat", "Xiaomi Push") and the evidence for it.
+    pub service: Option<String>,
+    pub service_evidence: Option<String>,
+    /// The app on the device that sent the flow, when the capture says so.
+    pub app: Option<String>,
 }
 
 /// What TCP reassembly could and could not rebuild, both directions added.
@@ -177,10 +205,16 @@ pub struct Http {
     pub transport: &'static str,
     /// Read through TLS or QUIC decryption.
     pub decrypted: bool,
+    /// The decoded body (only with `--http-bodies`, up to 64 KiB): UTF-8 text as is,
+    /// anything else in base64 (then `body_encoding` is "base64").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<&'static str>,
 }
 
 /// One server, by name (or by address when it has none).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Destination {
     pub name: String,
     pub ips: Vec<String>,
@@ -189,6 +223,23 @@ pub struct Destination {
     pub bytes_down: u64,
     pub protocols: Vec<String>,
     pub first_ts: String,
+    /// Attribution, taken from the destination's flow with the most bytes (both directions;
+    /// the earliest on a tie): a name served from several networks lists that flow's
+    /// address's country and AS. Fields as in [`Flow`].
+    pub org: Option<String>,
+    pub org_country: Option<String>,
+    pub parent_org: Option<String>,
+    pub parent_country: Option<String>,
+    pub attribution_source: &'static str,
+    pub server_country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    /// Any of its flows went to a CDN or anycast network.
+    pub cdn: bool,
+    pub scope: &'static str,
+    pub service: Option<String>,
+    /// The apps that sent its flows, when the capture says so.
+    pub apps: Vec<String>,
 }
 
 /// One blind spot of one flow.

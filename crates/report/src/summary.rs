@@ -67,18 +67,21 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         .clamp(11, 48);
     writeln!(
         out,
-        "{:<width$}  {:>5}  {:>9}  {:>9}  {:<16}  FIRST SEEN",
-        "DESTINATION", "FLOWS", "SENT", "RECEIVED", "PROTOCOLS"
+        "{:<width$}  {:>5}  {:>9}  {:>9}  {:<16}  {:<20}  {:<5}  {:<6}  FIRST SEEN",
+        "DESTINATION", "FLOWS", "SENT", "RECEIVED", "PROTOCOLS", "ORGANISATION", "LAW", "SERVER"
     )?;
     for d in dests.iter().take(TOP) {
         writeln!(
             out,
-            "{:<width$}  {:>5}  {:>9}  {:>9}  {:<16}  {}",
+            "{:<width$}  {:>5}  {:>9}  {:>9}  {:<16}  {:<20}  {:<5}  {:<6}  {}",
             truncate(&d.name, width),
             d.flows,
             human_bytes(d.bytes_up),
             human_bytes(d.bytes_down),
             d.protocols.join(","),
+            truncate(d.org.as_deref().unwrap_or("-"), 20),
+            law(d),
+            server_place(d),
             d.first_ts
         )?;
     }
@@ -91,6 +94,13 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
             human_bytes(rest.iter().map(|d| d.bytes_up).sum()),
             human_bytes(rest.iter().map(|d| d.bytes_down).sum())
         )?;
+    }
+    if !report.flows.is_empty() {
+        writeln!(out)?;
+        let by_org = group(&report.flows, |f| f.org_country.as_deref());
+        let by_server = group(&report.flows, |f| f.server_country.as_deref());
+        writeln!(out, "sent by organisation country (law):  {by_org}")?;
+        writeln!(out, "sent by server country (address):    {by_server}")?;
     }
     if !report.blind_spots.is_empty() {
         let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
@@ -135,6 +145,48 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The organisation's country, and its parent's where that differs ("SG>CN").
+fn law(d: &crate::Destination) -> String {
+    match (d.org_country.as_deref(), d.parent_country.as_deref()) {
+        (Some(c), Some(p)) if c != p => format!("{c}>{p}"),
+        (Some(c), _) => c.to_string(),
+        (None, _) => "-".to_string(),
+    }
+}
+
+/// The server address's country, marked when it is a CDN's ("US*") or not global ("lan").
+fn server_place(d: &crate::Destination) -> String {
+    if d.scope != "global" && !d.scope.is_empty() {
+        return "lan".to_string();
+    }
+    let c = d.server_country.as_deref().unwrap_or("-");
+    if d.cdn {
+        format!("{c}*")
+    } else {
+        c.to_string()
+    }
+}
+
+/// "CN 3.4 KB (12 flows), US 1.0 KB (3 flows)": bytes sent and flows per country, most
+/// bytes first; flows without a country count under "?".
+fn group(flows: &[crate::Flow], key: impl Fn(&crate::Flow) -> Option<&str>) -> String {
+    let mut sums: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for f in flows {
+        let e = sums.entry(key(f).unwrap_or("?")).or_default();
+        e.0 += f.bytes_up;
+        e.1 += 1;
+    }
+    let mut sums: Vec<_> = sums.into_iter().collect();
+    sums.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+    sums.iter()
+        .map(|(c, (bytes, flows))| {
+            let s = if *flows == 1 { "" } else { "s" };
+            format!("{c} {} ({flows} flow{s})", human_bytes(*bytes))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_string();
@@ -173,6 +225,43 @@ mod tests {
         assert_eq!(human_bytes(1000), "1.0 KB");
         assert_eq!(human_bytes(1_234_567), "1.2 MB");
         assert_eq!(human_bytes(5_000_000_000), "5.0 GB");
+    }
+
+    #[test]
+    fn countries_group_bytes_sent_and_flows() {
+        let flow = |cc: Option<&str>, up: u64| crate::Flow {
+            org_country: cc.map(str::to_string),
+            bytes_up: up,
+            ..crate::Flow::default()
+        };
+        let flows = vec![
+            flow(Some("CN"), 3000),
+            flow(None, 10),
+            flow(Some("CN"), 400),
+            flow(Some("US"), 1000),
+        ];
+        assert_eq!(
+            group(&flows, |f| f.org_country.as_deref()),
+            "CN 3.4 KB (2 flows), US 1.0 KB (1 flow), ? 10 B (1 flow)"
+        );
+    }
+
+    #[test]
+    fn law_shows_a_foreign_parent() {
+        let d = crate::Destination {
+            org_country: Some("SG".into()),
+            parent_country: Some("CN".into()),
+            ..crate::Destination::default()
+        };
+        assert_eq!(law(&d), "SG>CN");
+        let d = crate::Destination {
+            scope: "private",
+            ..crate::Destination::default()
+        };
+        assert_eq!(
+            (law(&d), server_place(&d)),
+            ("-".to_string(), "lan".to_string())
+        );
     }
 
     #[test]

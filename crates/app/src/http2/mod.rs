@@ -556,7 +556,26 @@ impl Connection {
             }
             RST_STREAM => {
                 self.stats.resets += 1;
-                if let Some(s) = self.streams.remove(&f.stream) {
+                let peer = 1 - d;
+                let peer_open = self
+                    .streams
+                    .get(&f.stream)
+                    .is_some_and(|s| s.msgs[peer].is_some() && !s.done[peer]);
+                if peer_open {
+                    // The peer's message may still be in flight: a server that answers before
+                    // reading a request body resets the stream, yet the client's DATA already
+                    // sent still left the device. Keep that side open until its END_STREAM
+                    // (or the end of the connection); end the resetting side's message now.
+                    let limits = self.limits;
+                    if let Some(s) = self.streams.get_mut(&f.stream) {
+                        s.done[d] = true;
+                        if let Some(m) = s.msgs[d].take() {
+                            self.stats.incomplete += 1;
+                            self.stats.messages += 1;
+                            out.push(m.finish(true, &limits));
+                        }
+                    }
+                } else if let Some(s) = self.streams.remove(&f.stream) {
                     self.end_stream_msgs(s, out);
                 }
             }

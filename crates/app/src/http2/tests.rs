@@ -368,3 +368,34 @@ fn fuzz_entries_smoke() {
         crate::http2::fuzzing::split_invariance(&m);
     }
 }
+
+/// nginx answers a POST before reading its body, then resets the stream with NO_ERROR; the
+/// client's DATA was already on its way and still left the device (seen with curl 7.88 and
+/// nginx 1.22 over TLS 1.3).
+#[test]
+fn request_body_sent_after_the_servers_reset_is_kept() {
+    let mut c = PREFACE.to_vec();
+    let mut post = vec![0x83, 0x87];
+    post.extend(lit(":path", b"/upload"));
+    c.extend(frame(HEADERS, END_HEADERS, 1, &post));
+    let response = frame(HEADERS, END_HEADERS | END_STREAM, 1, &[0x88]);
+    let reset = frame(RST_STREAM, 0, 1, &[0, 0, 0, 0]);
+    let body = frame(DATA, END_STREAM, 1, b"{\"imei\":\"35\"}");
+    let mut conn = Connection::new(Limits::default());
+    let mut out = Vec::new();
+    conn.push(Direction::Request, &c, &mut out);
+    conn.push(Direction::Response, &[response, reset].concat(), &mut out);
+    conn.push(Direction::Request, &body, &mut out);
+    conn.finish(&mut out);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].status(), Some(200));
+    assert_eq!(
+        out[1].kind,
+        Kind::Request {
+            method: "POST".into(),
+            uri: "/upload".into()
+        }
+    );
+    assert_eq!(out[1].body, b"{\"imei\":\"35\"}");
+    assert!(!out[1].incomplete);
+}

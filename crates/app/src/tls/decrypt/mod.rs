@@ -388,6 +388,13 @@ impl Decryptor {
         Status { decrypted, reason }
     }
 
+    /// True once both directions have stopped (not TLS, no key, unsupported,
+    /// failures): nothing more will be decrypted, so the caller may stop
+    /// reassembling the flow.
+    pub fn done(&self) -> bool {
+        self.sides.iter().all(|s| s.phase == Phase::Stopped)
+    }
+
     /// The negotiated version and cipher suite, once the ServerHello was read.
     pub fn negotiated(&self) -> Option<(u16, u16)> {
         self.hello.map(|h| (h.version, h.suite))

@@ -339,6 +339,7 @@ fn rfc8448_simple_1rtt_session() {
         assert_eq!(alerts, 2, "close_notify both ways");
         assert_eq!(run.d.stats().auth_failures, 0);
         assert_eq!(run.d.stats().ccs_skipped, 0);
+        assert!(!run.d.done());
     }
 }
 
@@ -509,6 +510,7 @@ fn reasons_when_nothing_decrypts() {
             reason: Some(Reason::NoKey)
         }
     );
+    assert!(run1.d.done(), "no key: both directions stopped");
     assert!(run1.events.iter().all(|e| !matches!(e, Event::Data(_))));
     // Capture started after the hellos.
     let flight = unhex(&[r::SERVER_FLIGHT_RECORD, r::SERVER_APP_RECORD].concat());

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Decryption check with real peers.
+
+curl (HTTP/1.1 and HTTP/2 over TLS 1.2 and 1.3, several cipher suites, SSLKEYLOGFILE) posts
+bodies to nginx on loopback while tcpdump captures; phonehome, given the key log, must show
+every request (method, host, path) and every body curl sent. Prints the table and exits 1
+on any miss.
+
+Usage: live_tls_check.py PHONEHOME_BINARY [--keep DIR] [--cases N]
+  --keep DIR   copy the capture, its key log and the bodies sent into DIR (test data)
+  --cases N    only the first N TLS cases
+Needs nginx, curl, tcpdump and openssl (`.ci/run` installs them) and root for tcpdump.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+PORT = 18443
+HOST = "upload.phonehome.test"
+
+# (label, curl TLS options)
+TLS_CASES = [
+    ("tls1.2 ECDHE-RSA-AES128-GCM-SHA256", ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"]),
+    ("tls1.2 ECDHE-RSA-AES256-GCM-SHA384", ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"]),
+    ("tls1.2 ECDHE-RSA-CHACHA20-POLY1305", ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-CHACHA20-POLY1305"]),
+    ("tls1.2 ECDHE-RSA-AES128-SHA256 (CBC)", ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-SHA256"]),
+    ("tls1.2 ECDHE-RSA-AES256-SHA (CBC)", ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-SHA"]),
+    ("tls1.3 TLS_AES_128_GCM_SHA256", ["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"]),
+    ("tls1.3 TLS_AES_256_GCM_SHA384", ["--tlsv1.3", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384"]),
+    ("tls1.3 TLS_CHACHA20_POLY1305_SHA256", ["--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"]),
+]
+HTTP_CASES = [("http/1.1", ["--http1.1"]), ("h2", ["--http2"])]
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl http2;
+        ssl_certificate {work}/cert.pem;
+        ssl_certificate_key {work}/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ALL;
+        location / {{ return 200 "stored\\n"; }}
+    }}
+}}
+"""
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--keep")
+    ap.add_argument("--cases", type=int, default=len(TLS_CASES))
+    args = ap.parse_args()
+    binary = os.path.abspath(args.binary)
+    for tool in ("nginx", "curl", "tcpdump", "openssl"):
+        if not shutil.which(tool):
+            print(f"live TLS check: {tool} is missing")
+            return 1
+    work = tempfile.mkdtemp(prefix="phonehome-live-")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{work}/key.pem",
+         "-out", f"{work}/cert.pem", "-days", "2", "-subj", f"/CN={HOST}"],
+        check=True, capture_output=True)
+    with open(f"{work}/nginx.conf", "w") as f:
+        f.write(NGINX_CONF.format(work=work, port=PORT))
+    nginx = subprocess.Popen(["nginx", "-c", f"{work}/nginx.conf", "-p", work],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pcap = f"{work}/live.pcap"
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, f"tcp port {PORT}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    keys = f"{work}/keys.log"
+    sent = []
+    try:
+        time.sleep(1.5)
+        for tls_label, tls_opts in TLS_CASES[: args.cases]:
+            for http_label, http_opts in HTTP_CASES:
+                tag = secrets.token_hex(6)
+                body = json.dumps({"case": f"{tls_label} {http_label}", "imei": "35" + tag})
+                path = f"/upload/{tag}"
+                out = subprocess.run(
+                    ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{PORT}:127.0.0.1",
+                     *tls_opts, *http_opts, "-H", "Content-Type: application/json",
+                     "--data-binary", body, f"https://{HOST}:{PORT}{path}"],
+                    capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
+                sent.append((tls_label, http_label, path, body, out.returncode == 0 and "stored" in out.stdout))
+        time.sleep(1.0)
+    finally:
+        dump.send_signal(signal.SIGINT)
+        dump.wait(timeout=10)
+        nginx.terminate()
+        nginx.wait(timeout=10)
+
+    report = subprocess.run(
+        [binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
+        capture_output=True, text=True)
+    if report.returncode != 0:
+        print("phonehome failed:", report.stderr)
+        return 1
+    report = json.loads(report.stdout)
+    requests = [h for h in report["http"] if h["kind"] == "request"]
+    ok = True
+    print(f"{'case':<48} {'curl':>5} {'request':>8} {'body':>5}")
+    for tls_label, http_label, path, body, curl_ok in sent:
+        match = [h for h in requests if h["uri"] == path]
+        found = bool(match) and match[0]["method"] == "POST" and match[0]["host"] and HOST in match[0]["host"]
+        body_ok = bool(match) and match[0].get("body") == body
+        if not (curl_ok and found and body_ok):
+            ok = False
+        yn = lambda b: "yes" if b else "NO"
+        print(f"{tls_label + ' ' + http_label:<48} {yn(curl_ok):>5} {yn(found):>8} {yn(body_ok):>5}")
+    s = report["stats"]
+    print(f"{s['decrypted_flows']} of {s['encrypted_flows']} TLS flows decrypted")
+    print("live TLS check:", "PASS" if ok else "FAIL")
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        shutil.copy(pcap, os.path.join(args.keep, "curl-nginx-tls.pcap"))
+        shutil.copy(keys, os.path.join(args.keep, "curl-nginx-tls.keys"))
+        with open(os.path.join(args.keep, "curl-nginx-tls.sent.json"), "w") as f:
+            json.dump([{"case": f"{t} {h}", "path": p, "body": b} for t, h, p, b, _ in sent], f, indent=1)
+    if ok:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print("kept for inspection:", work)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+//! Decryption end to end, on a capture made with real peers: curl (HTTP/1.1 and HTTP/2 over
+//! TLS 1.2 and 1.3, eight cipher suites) posting to nginx on loopback, recorded by tcpdump with
+//! curl's SSLKEYLOGFILE (`scripts/live_tls_check.py --keep tests/e2e/data`). The `-dsb.pcapng`
+//! copy carries the same keys in a Decryption Secrets Block (`editcap --inject-secrets`).
+
+use serde_json::Value;
+
+use crate::util::{json, phonehome};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/data");
+
+fn sent() -> Vec<Value> {
+    let text = std::fs::read_to_string(format!("{DATA}/curl-nginx-tls.sent.json")).unwrap();
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn check_every_body_is_found(report: &Value) {
+    let requests: Vec<&Value> = report["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["kind"] == "request")
+        .collect();
+    let sent = sent();
+    assert_eq!(sent.len(), 16);
+    for case in &sent {
+        let r = requests
+            .iter()
+            .find(|h| h["uri"] == case["path"])
+            .unwrap_or_else(|| panic!("no request for {}", case["case"]));
+        assert_eq!(r["method"], "POST", "{}", case["case"]);
+        assert_eq!(r["decrypted"], true);
+        assert_eq!(r["body"], case["body"], "{}", case["case"]);
+        let h2 = case["case"].as_str().unwrap().ends_with("h2");
+        assert_eq!(r["transport"], if h2 { "h2" } else { "http1" });
+    }
+    assert_eq!(report["stats"]["decrypted_flows"], 16);
+    assert_eq!(report["stats"]["encrypted_flows"], 16);
+}
+
+#[test]
+fn key_log_file_decrypts_every_suite_and_http_version() {
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--http-bodies",
+        "--keylog",
+        &format!("{DATA}/curl-nginx-tls.keys"),
+        &format!("{DATA}/curl-nginx-tls.pcap"),
+    ]));
+    check_every_body_is_found(&report);
+    assert_eq!(report["keylogs"][0]["connections"], 16);
+}
+
+#[test]
+fn secrets_embedded_in_the_pcapng_decrypt_without_a_key_log() {
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--http-bodies",
+        "--threads",
+        "4",
+        &format!("{DATA}/curl-nginx-tls-dsb.pcapng"),
+    ]));
+    check_every_body_is_found(&report);
+    assert!(report["keylogs"][0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("decryption secrets block"));
+}
+
+#[test]
+fn without_keys_flows_say_why_they_stay_opaque() {
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        &format!("{DATA}/curl-nginx-tls.pcap"),
+    ]));
+    assert_eq!(report["stats"]["decrypted_flows"], 0);
+    for flow in report["flows"].as_array().unwrap() {
+        assert_eq!(flow["decrypted"], false);
+        assert_eq!(flow["not_decrypted"], "no key log given (--keylog)");
+    }
+    assert!(report["http"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_wrong_key_never_yields_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = std::fs::read_to_string(format!("{DATA}/curl-nginx-tls.keys")).unwrap();
+    // Same client randoms, every secret's first byte flipped.
+    let wrong: String = keys
+        .lines()
+        .map(|line| {
+            let mut parts: Vec<String> = line.split(' ').map(str::to_string).collect();
+            if parts.len() == 3 {
+                let first = u8::from_str_radix(&parts[2][..2], 16).unwrap() ^ 0xff;
+                parts[2] = format!("{first:02x}{}", &parts[2][2..]);
+            }
+            parts.join(" ") + "\n"
+        })
+        .collect();
+    let path = dir.path().join("wrong.keys");
+    std::fs::write(&path, wrong).unwrap();
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--keylog",
+        path.to_str().unwrap(),
+        &format!("{DATA}/curl-nginx-tls.pcap"),
+    ]));
+    assert_eq!(report["stats"]["decrypted_flows"], 0);
+    assert!(report["http"].as_array().unwrap().is_empty());
+    for flow in report["flows"].as_array().unwrap() {
+        assert!(flow["not_decrypted"].as_str().is_some(), "{flow}");
+    }
+}
