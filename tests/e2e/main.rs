@@ -6,6 +6,7 @@
 mod util;
 mod vectors;
 
+mod attribution;
 mod audit;
 mod decrypt;
 mod formats;

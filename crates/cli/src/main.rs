@@ -54,6 +54,13 @@ struct AuditArgs {
     /// (editcap --inject-secrets) are used without it.
     #[arg(long, value_name = "FILE")]
     keylog: Vec<String>,
+    /// MaxMind-format country database (GeoLite2/GeoIP2 Country or City) to use instead of
+    /// the bundled registry data for server countries.
+    #[arg(long, value_name = "FILE.mmdb")]
+    geoip: Option<std::path::PathBuf>,
+    /// MaxMind-format ASN database (GeoLite2/GeoIP2 ASN) to use instead of the bundled data.
+    #[arg(long, value_name = "FILE.mmdb")]
+    asn: Option<std::path::PathBuf>,
     /// Put HTTP bodies (decoded, up to 64 KiB each) into the HTTP records of the report.
     #[arg(long)]
     http_bodies: bool,
@@ -112,7 +119,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
 fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let ip_db = if args.geoip.is_some() || args.asn.is_some() {
+        let db =
+            phonehome::enrich::geo::IpDb::from_mmdb(args.geoip.as_deref(), args.asn.as_deref())?;
+        Some(std::sync::Arc::new(db))
+    } else {
+        None
+    };
     let options = phonehome::Options {
+        ip_db,
         threads: args.threads,
         device: args.device.clone(),
         reassembly_budget: args.reassembly_memory.saturating_mul(1 << 20),

@@ -15,6 +15,14 @@ pub enum Kind {
     Ech,
     /// No SNI, Host, DNS answer or certificate named the server.
     Unnamed,
+    /// TLS or QUIC that the key logs could not open: the content stays unseen.
+    NotDecrypted,
+    /// Encryption that is not TLS or QUIC (WeChat's MMTLS, a private cipher, a body inside
+    /// decrypted HTTP that is itself encrypted): no key log can open it.
+    OtherEncryption,
+    /// The TLS handshake ended in a fatal alert, the typical sign of certificate pinning
+    /// refusing an intercepting proxy: the app's real traffic did not flow.
+    HandshakeFailed,
 }
 
 impl Kind {
@@ -24,6 +32,9 @@ impl Kind {
             Self::EncryptedDns => "encrypted-dns",
             Self::Ech => "ech",
             Self::Unnamed => "unnamed",
+            Self::NotDecrypted => "not-decrypted",
+            Self::OtherEncryption => "other-encryption",
+            Self::HandshakeFailed => "handshake-failed",
         }
     }
 }
@@ -51,6 +62,57 @@ pub struct Facts<'a> {
     pub has_payload: bool,
     /// The application protocol found in the flow ("dns", "tls", ...).
     pub app_proto: Option<&'a str>,
+    /// For TLS and QUIC flows that stayed encrypted: why.
+    pub not_decrypted: Option<&'a str>,
+    /// Fatal TLS alerts seen, as text (e.g. "fatal bad_certificate (42)").
+    pub fatal_alerts: &'a [String],
+    /// Bits per byte of the first bytes of a flow no parser understood (at least
+    /// [`MIN_ENTROPY_SAMPLE`] bytes), if any.
+    pub opaque_entropy: Option<f64>,
+    /// HTTP messages of the flow that carry WeChat's MMTLS (`/mmtls/` paths) or bodies that
+    /// look encrypted.
+    pub encrypted_bodies: &'a [String],
+}
+
+/// Bytes needed before entropy means anything.
+pub const MIN_ENTROPY_SAMPLE: usize = 64;
+/// Above this many bits per byte, data is taken for ciphertext (or compressed data).
+pub const HIGH_ENTROPY: f64 = 7.0;
+
+/// Shannon entropy of `data` in bits per byte (0 to 8).
+pub fn entropy(data: &[u8]) -> f64 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in data {
+        counts[usize::from(b)] += 1;
+    }
+    let n = data.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Entropy a sample of `len` uniformly random bytes is expected to show at most: small
+/// samples cannot reach 8 bits per byte.
+fn entropy_threshold(len: usize) -> f64 {
+    // With n < 256 samples the entropy is at most log2(n); ask for 85% of it.
+    HIGH_ENTROPY.min((len as f64).log2() * 0.85)
+}
+
+/// Whether the first bytes of an unrecognised flow look like ciphertext.
+pub fn looks_encrypted(data: &[u8]) -> Option<f64> {
+    if data.len() < MIN_ENTROPY_SAMPLE {
+        return None;
+    }
+    let e = entropy(data);
+    (e >= entropy_threshold(data.len())).then_some(e)
 }
 
 /// Public resolvers that answer DNS over HTTPS, TLS or QUIC, by name.
@@ -193,6 +255,31 @@ pub fn classify(facts: &Facts<'_>) -> Vec<BlindSpot> {
                 .to_string(),
         });
     }
+    if let Some(why) = facts.not_decrypted {
+        spots.push(BlindSpot {
+            kind: Kind::NotDecrypted,
+            detail: why.to_string(),
+        });
+    }
+    if let Some(alert) = facts.fatal_alerts.first() {
+        spots.push(BlindSpot {
+            kind: Kind::HandshakeFailed,
+            detail: format!("TLS alert {alert}: a client refusing the server's certificate (pinning) or a server refusing the client"),
+        });
+    }
+    if let Some(what) = facts.encrypted_bodies.first() {
+        spots.push(BlindSpot {
+            kind: Kind::OtherEncryption,
+            detail: what.clone(),
+        });
+    } else if let Some(e) = facts.opaque_entropy.filter(|_| !local_service) {
+        spots.push(BlindSpot {
+            kind: Kind::OtherEncryption,
+            detail: format!(
+                "unrecognised protocol whose bytes look encrypted ({e:.1} bits per byte)"
+            ),
+        });
+    }
     spots
 }
 
@@ -253,6 +340,58 @@ mod tests {
             ..Facts::default()
         };
         assert!(classify(&f).is_empty());
+    }
+
+    #[test]
+    fn entropy_tells_ciphertext_from_text() {
+        let text = b"GET /index.html HTTP/1.1 Host: example.com User-Agent: phone/1.0 Accept: */*";
+        assert!(looks_encrypted(text).is_none());
+        // A keystream-like sequence: every byte value once, scrambled.
+        let random: Vec<u8> = (0u32..256)
+            .map(|i| (i.wrapping_mul(167) % 256) as u8)
+            .collect();
+        assert!(looks_encrypted(&random).unwrap() > 7.9);
+        assert!(
+            looks_encrypted(&random[..32]).is_none(),
+            "too short to judge"
+        );
+        assert!(looks_encrypted(&random[..64]).is_some());
+    }
+
+    #[test]
+    fn undecrypted_pinned_and_other_encryption() {
+        let alerts = vec!["fatal bad_certificate (42)".to_string()];
+        let bodies = vec!["WeChat MMTLS (POST /mmtls/0b3a1c2d)".to_string()];
+        let f = Facts {
+            proto: "tcp",
+            server_port: 443,
+            named: true,
+            has_payload: true,
+            app_proto: Some("tls"),
+            not_decrypted: Some("no key log given (--keylog)"),
+            fatal_alerts: &alerts,
+            ..Facts::default()
+        };
+        assert_eq!(kinds(&f), vec![Kind::NotDecrypted, Kind::HandshakeFailed]);
+        let f = Facts {
+            proto: "tcp",
+            server_port: 80,
+            named: true,
+            has_payload: true,
+            app_proto: Some("http"),
+            encrypted_bodies: &bodies,
+            ..Facts::default()
+        };
+        assert_eq!(kinds(&f), vec![Kind::OtherEncryption]);
+        let f = Facts {
+            proto: "tcp",
+            server_port: 8080,
+            named: true,
+            has_payload: true,
+            opaque_entropy: Some(7.6),
+            ..Facts::default()
+        };
+        assert_eq!(kinds(&f), vec![Kind::OtherEncryption]);
     }
 
     #[test]

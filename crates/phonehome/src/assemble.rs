@@ -54,6 +54,7 @@ pub(crate) fn assemble(
     inputs: Vec<InputSummary>,
     outputs: Vec<ShardOutput>,
     keys_given: bool,
+    ipdb: &IpDb,
 ) -> report::Report {
     let mut flows: Vec<FlowRecord> = Vec::new();
     let mut dns_records: Vec<DnsRecord> = Vec::new();
@@ -112,20 +113,32 @@ pub(crate) fn assemble(
             user_agents.entry(r.flow).or_insert(ua);
         }
     }
+    // HTTP messages whose content is encrypted by other means than TLS, per flow.
+    let mut encrypted_bodies: HashMap<u64, Vec<String>> = HashMap::new();
+    for r in &http_records {
+        if let Some(what) = encrypted_body(r) {
+            let list = encrypted_bodies.entry(r.flow).or_default();
+            if list.len() < 4 {
+                list.push(what);
+            }
+        }
+    }
     let mut report_flows = Vec::with_capacity(flows.len());
     let mut blind_spots = Vec::new();
     for f in &flows {
         let id = id_of(f.handle);
+        let bodies = encrypted_bodies.get(&f.handle).map_or(&[][..], |v| &v[..]);
         let mut flow = flow_report(
             id,
             f,
             &cache,
             &mut blind_spots,
             keys_given,
+            bodies,
             &mut stats.encrypted_flows,
             &mut stats.decrypted_flows,
         );
-        attribute(&mut flow, f, user_agents.get(&f.handle).copied());
+        attribute(&mut flow, f, user_agents.get(&f.handle).copied(), ipdb);
         if let Some(t) = &flow.tcp {
             stats.tcp_gaps += t.gaps;
             stats.tcp_gap_bytes += t.gap_bytes;
@@ -165,6 +178,7 @@ pub(crate) fn assemble(
             version: String::new(),
             start_time: String::new(),
             duration_ms: 0,
+            ip_data: String::new(),
         },
         inputs,
         flows: report_flows,
@@ -224,6 +238,7 @@ fn flow_report(
     cache: &DnsCache,
     blind_spots: &mut Vec<report::BlindSpot>,
     keys_given: bool,
+    encrypted_bodies: &[String],
     encrypted_count: &mut u64,
     decrypted_count: &mut u64,
 ) -> report::Flow {
@@ -287,6 +302,12 @@ fn flow_report(
         .map(|h| &h.alpn[..])
         .or(quic_hello.map(|(_, h)| &h.alpn[..]))
         .unwrap_or(&[]);
+    let fatal_alerts: Vec<String> = info
+        .alerts
+        .iter()
+        .filter(|&&(level, _)| level == 2)
+        .map(|&(level, desc)| tls::alert_text(level, desc))
+        .collect();
     let facts = Facts {
         proto: &proto,
         server: Some(f.server.ip()),
@@ -297,6 +318,11 @@ fn flow_report(
         named: naming.name.is_some(),
         has_payload: info.has_payload,
         app_proto: info.app_proto,
+        not_decrypted: not_decrypted.as_deref(),
+        fatal_alerts: &fatal_alerts,
+        opaque_entropy: blind::looks_encrypted(&info.head[0])
+            .or_else(|| blind::looks_encrypted(&info.head[1])),
+        encrypted_bodies,
     };
     for spot in blind::classify(&facts) {
         blind_spots.push(report::BlindSpot {
@@ -441,10 +467,10 @@ fn destinations(flows: &[report::Flow]) -> Vec<report::Destination> {
 
 /// Fills in who runs a flow's server and where (organisation, countries, AS, CDN, scope) and
 /// which service it is, from the flow's names, certificate, address and first bytes.
-fn attribute(flow: &mut report::Flow, f: &FlowRecord, user_agent: Option<&str>) {
+fn attribute(flow: &mut report::Flow, f: &FlowRecord, user_agent: Option<&str>, ipdb: &IpDb) {
     let info = &f.info;
     let ip = f.server.ip();
-    let geo = IpDb::bundled().lookup(ip);
+    let geo = ipdb.lookup(ip);
     let leaf = info.leaf.as_deref();
     let cert_org = leaf.and_then(|c| c.organization.as_deref());
     let hello = info.client_hello.as_deref();
@@ -623,4 +649,44 @@ fn name_interface(what: &str, names: &[String]) -> String {
 fn base64(data: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Whether an HTTP message carries content encrypted by other means than TLS: WeChat's
+/// MMTLS (its requests go to `/mmtls/...`), or a body whose bytes look like ciphertext and
+/// whose type does not explain it (media and archives are compressed, not hidden).
+fn encrypted_body(r: &HttpRecord) -> Option<String> {
+    if let Some(uri) = r.uri.as_deref().filter(|u| u.starts_with("/mmtls/")) {
+        return Some(format!(
+            "WeChat MMTLS ({} {uri})",
+            r.method.as_deref().unwrap_or("?")
+        ));
+    }
+    let entropy = r.body_entropy?;
+    let kind = r.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    let explained = [
+        "image/",
+        "video/",
+        "audio/",
+        "font/",
+        "application/zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/zstd",
+        "application/x-7z",
+        "application/pdf",
+        "application/vnd.android",
+    ]
+    .iter()
+    .any(|t| kind.starts_with(t));
+    (!explained).then(|| {
+        let what = match (&r.method, &r.uri, r.status) {
+            (Some(m), Some(u), _) => format!("{m} {u}"),
+            (_, _, Some(st)) => format!("response {st}"),
+            _ => "message".to_string(),
+        };
+        format!(
+            "HTTP body of {what} looks encrypted ({entropy:.1} bits per byte, {} bytes)",
+            r.body_len
+        )
+    })
 }

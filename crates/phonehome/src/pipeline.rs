@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use phonehome_app::keylog::KeyLog;
 use phonehome_capture::{LinkType, Reader, Timestamp};
+use phonehome_enrich::geo::IpDb;
 use phonehome_flow::defrag::DefragLimits;
 use phonehome_flow::table::TableLimits;
 use phonehome_flow::tcp::{Budget, StreamLimits};
@@ -43,6 +44,9 @@ pub struct Options {
     pub keylogs: Vec<String>,
     /// Keep HTTP bodies (decoded, up to 64 KiB each) in the report's HTTP records.
     pub http_bodies: bool,
+    /// Address data (country, AS) to use instead of the bundled data, e.g. from MaxMind
+    /// databases (`IpDb::from_mmdb`).
+    pub ip_db: Option<Arc<IpDb>>,
 }
 
 /// How far an audit has come, for a progress display.
@@ -111,7 +115,8 @@ pub fn audit_with_progress(
         return Err(AuditError::NothingRead(why.join("; ")));
     }
     let keys_given = !keys.is_empty() || !found.is_empty();
-    let mut report = assemble(inputs, outputs, keys_given);
+    let ipdb = options.ip_db.as_deref().unwrap_or_else(|| IpDb::bundled());
+    let mut report = assemble(inputs, outputs, keys_given, ipdb);
     report.keylogs = keylogs
         .into_iter()
         .chain(found)
@@ -121,6 +126,7 @@ pub fn audit_with_progress(
         version: env!("CARGO_PKG_VERSION").to_string(),
         start_time,
         duration_ms: started.elapsed().as_millis() as u64,
+        ip_data: format!("{} ({})", ipdb.data_date(), ipdb.sources()),
     };
     Ok(report)
 }

@@ -167,6 +167,8 @@ pub(crate) struct HttpRecord {
     pub(crate) decrypted: bool,
     /// The decoded body, when asked for, up to [`BODY_KEEP`] bytes.
     pub(crate) body: Option<Vec<u8>>,
+    /// Bits per byte of the body's first 4 KiB, when it looks like ciphertext.
+    pub(crate) body_entropy: Option<f64>,
 }
 
 /// Body bytes kept per HTTP message with `--http-bodies`.
@@ -208,6 +210,9 @@ impl HttpRecord {
             body: ctx
                 .http_bodies
                 .then(|| msg.body[..msg.body.len().min(BODY_KEEP)].to_vec()),
+            body_entropy: phonehome_enrich::blind::looks_encrypted(
+                &msg.body[..msg.body.len().min(4096)],
+            ),
         }
     }
 }

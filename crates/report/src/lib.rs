@@ -47,6 +47,7 @@ pub(crate) mod tests_support {
                 version: "0".into(),
                 start_time: "2024-01-01T00:00:00.000000Z".into(),
                 duration_ms: 0,
+                ip_data: String::new(),
             },
             inputs: Vec::new(),
             flows: vec![Flow {

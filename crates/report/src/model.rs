@@ -42,6 +42,8 @@ pub struct Run {
     pub version: String,
     pub start_time: String,
     pub duration_ms: u64,
+    /// Date and sources of the address data used (bundled, or the user's MaxMind files).
+    pub ip_data: String,
 }
 
 /// One capture read.

@@ -111,7 +111,7 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "blind spots: {} flows ({})",
+            "blind spots: {} ({})",
             report.blind_spots.len(),
             kinds.join(", ")
         )?;
