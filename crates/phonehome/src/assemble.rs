@@ -268,35 +268,37 @@ fn flow_report(
         *decrypted_count += u64::from(decrypted);
     }
     let server_hello = info.server_hello.as_deref();
-    let tls =
-        (hello.is_some() || (server_hello.is_some() && info.quic.is_none()) || leaf.is_some())
-            .then(|| report::Tls {
-                sni: hello.and_then(|h| h.sni.clone()),
-                ech: hello.is_some_and(|h| h.ech),
-                alpn: hello.map(|h| h.alpn.clone()).unwrap_or_default(),
-                version: server_hello.map(|s| tls::version_name(s.version)),
-                ja3: hello.map(|h| h.ja3.clone()),
-                ja3s: server_hello.map(|s| s.ja3s.clone()),
-                ja4: hello.map(|h| h.ja4(tls::Transport::Tcp)),
-                cipher: server_hello.map(|s| tls::cipher_name(s.cipher)),
-                cert_subject: leaf.map(|c| c.subject.clone()),
-                cert_issuer: leaf.map(|c| c.issuer.clone()),
-                cert_org: leaf.and_then(|c| c.organization.clone()),
-                cert_sans: leaf.map(|c| c.sans.clone()).unwrap_or_default(),
-                cert_not_before: leaf.map(|c| c.not_before.clone()),
-                cert_not_after: leaf.map(|c| c.not_after.clone()),
-                cert_sha256: leaf.map(|c| c.sha256.clone()),
-                alerts: info
-                    .alerts
-                    .iter()
-                    .map(|&(level, desc)| tls::alert_text(level, desc))
-                    .collect(),
-            });
+    let tls = (hello.is_some()
+        || ((server_hello.is_some() || leaf.is_some()) && info.quic.is_none()))
+    .then(|| report::Tls {
+        sni: hello.and_then(|h| h.sni.clone()),
+        ech: hello.is_some_and(|h| h.ech),
+        alpn: hello.map(|h| h.alpn.clone()).unwrap_or_default(),
+        version: server_hello.map(|s| tls::version_name(s.version)),
+        ja3: hello.map(|h| h.ja3.clone()),
+        ja3s: server_hello.map(|s| s.ja3s.clone()),
+        ja4: hello.map(|h| h.ja4(tls::Transport::Tcp)),
+        cipher: server_hello.map(|s| tls::cipher_name(s.cipher)),
+        cert_subject: leaf.map(|c| c.subject.clone()),
+        cert_issuer: leaf.map(|c| c.issuer.clone()),
+        cert_org: leaf.and_then(|c| c.organization.clone()),
+        cert_sans: leaf.map(|c| c.sans.clone()).unwrap_or_default(),
+        cert_not_before: leaf.map(|c| c.not_before.clone()),
+        cert_not_after: leaf.map(|c| c.not_after.clone()),
+        cert_sha256: leaf.map(|c| c.sha256.clone()),
+        alerts: info
+            .alerts
+            .iter()
+            .map(|&(level, desc)| tls::alert_text(level, desc))
+            .collect(),
+    });
     let quic = quic_hello.map(|(version, h)| report::Quic {
         sni: h.sni.clone(),
         alpn: h.alpn.clone(),
         version: Some(quic::version_name(*version)),
         ja4: Some(h.ja4(tls::Transport::Quic)),
+        cert_subject: leaf.map(|c| c.subject.clone()),
+        cert_sans: leaf.map(|c| c.sans.clone()).unwrap_or_default(),
     });
     let alpn: &[String] = hello
         .map(|h| &h.alpn[..])

@@ -754,6 +754,16 @@ impl QuicConn {
 impl QuicDecrypt {
     fn drain(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink, end: bool) {
         for event in self.events.drain(..) {
+            if let onertt::Event::Certificates(ders) = &event {
+                // TLS 1.3 inside QUIC: the server's chain is only visible decrypted.
+                let chain: Vec<tls::Certificate> = ders
+                    .iter()
+                    .filter_map(|d| tls::parse_certificate(d))
+                    .collect();
+                if !chain.is_empty() {
+                    info.tls_event(Side::B, tls::Event::Certificates(chain), sink);
+                }
+            }
             self.http.handle(&event, &mut self.messages);
         }
         if end {

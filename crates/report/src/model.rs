@@ -158,6 +158,9 @@ pub struct Quic {
     pub alpn: Vec<String>,
     pub version: Option<String>,
     pub ja4: Option<String>,
+    /// The server certificate, visible only when the Handshake packets were decrypted.
+    pub cert_subject: Option<String>,
+    pub cert_sans: Vec<String>,
 }
 
 /// One DNS message.

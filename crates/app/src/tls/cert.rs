@@ -60,7 +60,7 @@ pub(crate) fn parse_chain(body: &[u8]) -> Result<(Vec<Certificate>, usize), Erro
 }
 
 /// Decodes one DER certificate; `None` when x509-parser rejects it.
-pub(crate) fn parse_der(der: &[u8]) -> Option<Certificate> {
+pub fn parse_der(der: &[u8]) -> Option<Certificate> {
     let (_, x) = X509Certificate::from_der(der).ok()?;
     let organization = x
         .subject()

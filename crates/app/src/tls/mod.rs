@@ -36,7 +36,7 @@ pub mod fuzzing;
 mod hello;
 mod names;
 
-pub use cert::Certificate;
+pub use cert::{parse_der as parse_certificate, Certificate};
 pub use hello::{parse_client_hello, parse_server_hello, ClientHello, ServerHello, Transport};
 pub use names::{alert_text, cipher_name};
 
