@@ -239,6 +239,10 @@ pub struct Reader {
     format: Format,
     size_hint: Option<u64>,
     done: bool,
+    /// The path of a regular file, which a hashing thread can read on its own.
+    path: Option<std::path::PathBuf>,
+    /// SHA-256 of the whole file computed by such a thread.
+    file_hash: Option<crate::source::FileHash>,
 }
 
 impl Reader {
@@ -259,6 +263,9 @@ impl Reader {
             .map(|m| m.len());
         let mut reader = Self::from_read(path, file)?;
         reader.size_hint = size;
+        if size.is_some() {
+            reader.path = Some(std::path::PathBuf::from(path));
+        }
         Ok(reader)
     }
 
@@ -311,6 +318,8 @@ impl Reader {
             format,
             size_hint: None,
             done: false,
+            path: None,
+            file_hash: None,
         })
     }
 
@@ -399,15 +408,30 @@ impl Reader {
         std::mem::take(&mut self.meta.secrets)
     }
 
-    /// Computes the input's SHA-256 on a thread of its own, beside the reading thread
-    /// (for inputs larger than 1 MiB). Off by default: the reader then uses one thread.
+    /// Computes the input's SHA-256 on a thread of its own, beside the reading thread. A
+    /// regular file is read a second time by that thread (from the page cache), so the
+    /// reading thread copies nothing for it; other inputs (standard input, pipes) are copied
+    /// to it in 1 MiB chunks. Off by default: the reader then uses one thread.
     pub fn set_background_hashing(&mut self, on: bool) {
+        if on && self.file_hash.is_none() {
+            if let Some(path) = &self.path {
+                if let Some(job) = crate::source::FileHash::spawn(path.clone()) {
+                    self.file_hash = Some(job);
+                    self.window.source_mut().raw_mut().set_hashing(false);
+                    return;
+                }
+            }
+        }
         self.window.source_mut().raw_mut().set_background(on);
     }
 
     /// Lowercase hex SHA-256 of the raw bytes read so far (the file as stored, before
-    /// decompression). After the end of input it is the digest of the whole file.
+    /// decompression). After the end of input it is the digest of the whole file. With
+    /// background hashing of a regular file, it is always the digest of the whole file.
     pub fn sha256_hex(&self) -> String {
+        if let Some(job) = &self.file_hash {
+            return job.hex();
+        }
         self.window.source().raw().sha256_hex()
     }
 }
@@ -480,6 +504,33 @@ mod tests {
             // Asking twice gives the same answer.
             assert_eq!(r.sha256_hex(), expected);
         }
+    }
+
+    #[test]
+    fn a_regular_file_is_hashed_by_its_own_reader() {
+        use sha2::{Digest, Sha256};
+        let payload = vec![0x5au8; 40_000];
+        let records: Vec<(u32, u32, &[u8])> = (0..40).map(|i| (i, 0, &payload[..])).collect();
+        let file = build(0xa1b2_c3d4, false, 1, &records);
+        let expected: String = Sha256::digest(&file)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = std::env::temp_dir().join(format!("phonehome-hash-{}.pcap", std::process::id()));
+        std::fs::write(&path, &file).unwrap();
+        let mut r = Reader::open(path.to_str().unwrap()).unwrap();
+        r.set_background_hashing(true);
+        assert!(
+            r.file_hash.is_some(),
+            "a regular file gets its own hashing reader"
+        );
+        let mut n = 0;
+        while r.next_packet().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 40);
+        assert_eq!(r.sha256_hex(), expected);
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -79,6 +79,11 @@ impl Hashing {
         self.hasher.get_mut().background = on;
     }
 
+    /// Stop hashing here: another reader of the same file does it ([`FileHash`]).
+    pub(crate) fn set_hashing(&mut self, on: bool) {
+        self.hasher.get_mut().disabled = !on;
+    }
+
     pub(crate) fn sha256_hex(&self) -> String {
         let digest = self.hasher.borrow_mut().digest();
         let mut out = String::with_capacity(64);
@@ -120,6 +125,8 @@ impl Read for Hashing {
 struct Hasher {
     /// Whether large inputs are hashed on a thread of their own.
     background: bool,
+    /// Someone else hashes this input.
+    disabled: bool,
     pending: Vec<u8>,
     inline: Sha256,
     worker: Option<HashWorker>,
@@ -144,6 +151,7 @@ impl Hasher {
     fn new() -> Self {
         Self {
             background: false,
+            disabled: false,
             pending: Vec::new(),
             inline: Sha256::new(),
             worker: None,
@@ -151,6 +159,9 @@ impl Hasher {
     }
 
     fn update(&mut self, mut data: &[u8]) {
+        if self.disabled {
+            return;
+        }
         if !self.background && self.worker.is_none() {
             self.inline.update(&self.pending);
             self.pending.clear();
@@ -259,6 +270,67 @@ impl Drop for Hasher {
             let _ = w.thread.join();
         }
     }
+}
+
+/// SHA-256 of a regular file, read and hashed by a thread of its own.
+///
+/// The reading thread then neither hashes nor copies: the file is read twice, the second time
+/// from the page cache, in parallel.
+pub(crate) struct FileHash {
+    result: std::sync::Mutex<Option<std::thread::JoinHandle<io::Result<[u8; 32]>>>>,
+    digest: std::sync::OnceLock<Result<[u8; 32], String>>,
+}
+
+impl FileHash {
+    pub(crate) fn spawn(path: std::path::PathBuf) -> Option<Self> {
+        let thread = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || -> io::Result<[u8; 32]> {
+                let mut file = std::fs::File::open(&path)?;
+                let mut h = Sha256::new();
+                let mut buf = vec![0u8; HASH_CHUNK];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => h.update(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(h.finalize().into())
+            })
+            .ok()?;
+        Some(Self {
+            result: std::sync::Mutex::new(Some(thread)),
+            digest: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The digest in lowercase hex, waiting for the thread if needed; a failed read is
+    /// reported in the string rather than as a wrong digest.
+    pub(crate) fn hex(&self) -> String {
+        let digest = self.digest.get_or_init(|| {
+            let handle = self.result.lock().ok().and_then(|mut h| h.take());
+            match handle.map(std::thread::JoinHandle::join) {
+                Some(Ok(Ok(d))) => Ok(d),
+                Some(Ok(Err(e))) => Err(format!("unavailable: {e}")),
+                _ => Err("unavailable: the hashing thread stopped".into()),
+            }
+        });
+        match digest {
+            Ok(d) => hex(d),
+            Err(e) => e.clone(),
+        }
+    }
+}
+
+fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// What the stored bytes are wrapped in.
