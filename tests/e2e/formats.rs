@@ -266,3 +266,58 @@ fn cleartext_http2_requests_become_http_records() {
     assert_eq!(report["flows"][0]["server_name"], "push.example.org");
     assert_eq!(report["flows"][0]["name_source"], "http-host");
 }
+
+#[test]
+fn apple_process_information_names_the_app_of_each_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = frame::client_hello("szshort.weixin.qq.com", &["http/1.1"]);
+    let other = frame::client_hello("gsp-ssl.ls.apple.com", &["h2"]);
+    use crate::util::frame::{ACK, PSH};
+    let path = PcapngBuilder::new()
+        .interface(1, "en0")
+        .process(412, "WeChat")
+        .process(97, "locationd")
+        .packet_of_process(
+            0,
+            1_700_000_000_000_000,
+            &frame::tcp(
+                "10.0.0.2",
+                50000,
+                "203.205.219.10",
+                443,
+                1,
+                1,
+                ACK | PSH,
+                &hello,
+            ),
+            0,
+        )
+        .packet_of_process(
+            0,
+            1_700_000_000_100_000,
+            &frame::tcp(
+                "10.0.0.2",
+                50001,
+                "17.253.13.10",
+                443,
+                1,
+                1,
+                ACK | PSH,
+                &other,
+            ),
+            1,
+        )
+        .write(dir.path(), "apple.pcapng");
+    let report = audit(&[path.to_str().unwrap()]);
+    let app_of = |server: &str| {
+        report["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["server"] == server)
+            .map(|f| f["app"].clone())
+            .unwrap()
+    };
+    assert_eq!(app_of("203.205.219.10:443"), "WeChat");
+    assert_eq!(app_of("17.253.13.10:443"), "locationd");
+}

@@ -278,6 +278,47 @@ impl PcapngBuilder {
         self
     }
 
+    /// A Darwin Process Info Block (Apple, type 0x80000001): pid and `name` option (code 2).
+    pub fn process(mut self, pid: u32, name: &str) -> Self {
+        let mut body = pid.to_le_bytes().to_vec();
+        body.extend_from_slice(&2u16.to_le_bytes());
+        body.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        body.extend_from_slice(name.as_bytes());
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        body.extend_from_slice(&[0, 0, 0, 0]);
+        self.block(0x8000_0001, &body);
+        self
+    }
+
+    /// An Enhanced Packet Block naming its process by Apple's option 0x8001 (the number of
+    /// a process block in this section).
+    pub fn packet_of_process(
+        mut self,
+        interface: u32,
+        micros: u64,
+        data: &[u8],
+        process: u32,
+    ) -> Self {
+        let mut body = Vec::new();
+        body.extend_from_slice(&interface.to_le_bytes());
+        body.extend_from_slice(&((micros >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(micros as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        body.extend_from_slice(&0x8001u16.to_le_bytes());
+        body.extend_from_slice(&4u16.to_le_bytes());
+        body.extend_from_slice(&process.to_le_bytes());
+        body.extend_from_slice(&[0, 0, 0, 0]);
+        self.block(6, &body);
+        self
+    }
+
     /// An Enhanced Packet Block at `micros` since the epoch (default resolution).
     pub fn packet(mut self, interface: u32, micros: u64, data: &[u8]) -> Self {
         let mut body = Vec::new();

@@ -57,7 +57,7 @@ mod source;
 pub use pcap::MAX_RECORD;
 pub use pcapng::{MAX_BLOCK, MAX_INTERFACES};
 pub use reader::{
-    Error, Interface, Packet, Reader, Secrets, Warning, MAX_SECRETS_BYTES, MAX_WARNINGS,
+    Error, Interface, Packet, Process, Reader, Secrets, Warning, MAX_SECRETS_BYTES, MAX_WARNINGS,
 };
 
 /// An instant, in nanoseconds since the Unix epoch (UTC).

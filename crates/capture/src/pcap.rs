@@ -150,6 +150,7 @@ impl Pcap {
             data: start + hl..start + total,
             orig_len: orig,
             comment: None,
+            process: None,
         }))
     }
 }

@@ -33,6 +33,16 @@ pub struct Packet<'a> {
     /// Decryption secrets were read since the last packet: call
     /// [`Reader::take_secrets`] before relying on keys for this packet.
     pub secrets_pending: bool,
+    /// The process that sent or received the packet, when the capture says (Apple's
+    /// per-packet process information, or pcapng's `epb_processid_threadid`).
+    pub process: Option<Process<'a>>,
+}
+
+/// A process on the capturing host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Process<'a> {
+    pub pid: u32,
+    pub name: Option<&'a str>,
 }
 
 /// A capture interface: the single one of a classic pcap file, or a pcapng Interface
@@ -167,6 +177,7 @@ pub(crate) struct Record {
     pub(crate) data: Range<usize>,
     pub(crate) orig_len: u32,
     pub(crate) comment: Option<Range<usize>>,
+    pub(crate) process: Option<crate::pcapng::ProcessRef>,
 }
 
 /// Everything a format parser may update besides the window.
@@ -176,6 +187,8 @@ pub(crate) struct Meta {
     pub(crate) frame: u64,
     pub(crate) last_ts: Timestamp,
     pub(crate) interfaces: Vec<Interface>,
+    /// Darwin process blocks of the current pcapng section, in order.
+    pub(crate) processes: Vec<crate::pcapng::Dpib>,
     secrets: Vec<Secrets>,
     secrets_bytes: usize,
     warnings: Vec<Warning>,
@@ -276,6 +289,7 @@ impl Reader {
             frame: 0,
             last_ts: Timestamp::default(),
             interfaces: Vec::new(),
+            processes: Vec::new(),
             secrets: Vec::new(),
             secrets_bytes: 0,
             warnings: Vec::new(),
@@ -369,6 +383,16 @@ impl Reader {
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .map(|s| s.trim_end_matches('\0')),
             secrets_pending: !self.meta.secrets.is_empty(),
+            process: record.process.and_then(|p| match p {
+                crate::pcapng::ProcessRef::Darwin(i) => {
+                    let d = self.meta.processes.get(i as usize)?;
+                    Some(Process {
+                        pid: d.pid,
+                        name: d.name.as_deref(),
+                    })
+                }
+                crate::pcapng::ProcessRef::Pid(pid) => Some(Process { pid, name: None }),
+            }),
         }))
     }
 

@@ -259,6 +259,7 @@ fn read_inputs(
                 data: packet.data,
                 orig_len: packet.orig_len,
                 comment: packet.comment,
+                process: packet.process,
             };
             if packet.secrets_pending {
                 // A Decryption Secrets Block came before this packet (`editcap
@@ -266,6 +267,7 @@ fn read_inputs(
                 // packet is dissected. Rare, so the packet is copied to free the reader.
                 let data = pkt.data.to_vec();
                 let comment = pkt.comment.map(str::to_string);
+                let process = pkt.process.map(|p| (p.pid, p.name.map(str::to_string)));
                 let (frame, ts, interface, link, orig_len) =
                     (pkt.frame, pkt.ts, pkt.interface, pkt.link, pkt.orig_len);
                 for (log, found) in secrets_blocks(path, reader.take_secrets()) {
@@ -280,6 +282,12 @@ fn read_inputs(
                     data: &data,
                     orig_len,
                     comment: comment.as_deref(),
+                    process: process
+                        .as_ref()
+                        .map(|(pid, name)| phonehome_capture::Process {
+                            pid: *pid,
+                            name: name.as_deref(),
+                        }),
                 });
             } else {
                 each(&pkt);
@@ -355,8 +363,9 @@ struct Meta {
     orig_len: u32,
     start: usize,
     end: usize,
-    /// Packet comments are rare: owned only when present.
+    /// Packet comments and process information are rare: owned only when present.
     comment: Option<Box<str>>,
+    process: Option<(u32, Option<Box<str>>)>,
 }
 
 const BATCH_BYTES: usize = 256 << 10;
@@ -414,6 +423,12 @@ fn run_parallel(
                             data: &batch.data[m.start..m.end],
                             orig_len: m.orig_len,
                             comment: m.comment.as_deref(),
+                            process: m.process.as_ref().map(|(pid, name)| {
+                                phonehome_capture::Process {
+                                    pid: *pid,
+                                    name: name.as_deref(),
+                                }
+                            }),
                         });
                     }
                     batch.data.clear();
@@ -459,6 +474,7 @@ fn run_parallel(
                     start,
                     end: batch.data.len(),
                     comment: pkt.comment.map(Box::from),
+                    process: pkt.process.map(|p| (p.pid, p.name.map(Box::from))),
                 });
                 if batch.data.len() >= BATCH_BYTES {
                     send(i, &mut pending);

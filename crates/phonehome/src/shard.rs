@@ -35,6 +35,8 @@ pub(crate) struct Pkt<'a> {
     pub(crate) orig_len: u32,
     /// The capture's comment on this packet (pcapng `opt_comment`).
     pub(crate) comment: Option<&'a str>,
+    /// The process that sent or received it, when the capture says.
+    pub(crate) process: Option<phonehome_capture::Process<'a>>,
 }
 
 /// Per-flow state kept in the table.
@@ -444,6 +446,17 @@ fn packet_app(pkt: &Pkt<'_>) -> Option<AppTag> {
             });
         }
     }
+    // Apple's per-packet process information (or pcapng's process id option).
+    if let Some(p) = pkt.process {
+        return Some(AppTag {
+            name: Some(
+                p.name
+                    .map_or_else(|| format!("pid {}", p.pid), str::to_string),
+            ),
+            uid: None,
+            source: "process-info",
+        });
+    }
     let comment = pkt.comment?.trim();
     let value = ["app=", "package=", "app: ", "package: "]
         .iter()
@@ -556,6 +569,7 @@ mod tests {
             data,
             orig_len: data.len() as u32,
             comment,
+            process: None,
         }
     }
 
@@ -575,6 +589,31 @@ mod tests {
         // The same bytes without the magic are not a trailer.
         frame[34] = 0;
         assert_eq!(packet_app(&pkt(LinkType::ETHERNET, &frame, None)), None);
+    }
+
+    #[test]
+    fn process_information_names_the_app() {
+        let mut p = pkt(
+            LinkType::RAW,
+            &[0x45],
+            Some("app=ignored.when.process.known"),
+        );
+        p.process = Some(phonehome_capture::Process {
+            pid: 412,
+            name: Some("WeChat"),
+        });
+        assert_eq!(
+            packet_app(&p).and_then(|t| t.name).as_deref(),
+            Some("WeChat")
+        );
+        p.process = Some(phonehome_capture::Process {
+            pid: 77,
+            name: None,
+        });
+        assert_eq!(
+            packet_app(&p).and_then(|t| t.name).as_deref(),
+            Some("pid 77")
+        );
     }
 
     #[test]

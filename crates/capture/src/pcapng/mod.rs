@@ -10,6 +10,9 @@
 //! One file per block type; this file holds the framing (length checks, byte order, section
 //! and interface bookkeeping) and the option walker they share.
 
+mod dpib;
+pub(crate) use dpib::Dpib;
+pub(crate) use epb::ProcessRef;
 mod dsb;
 mod epb;
 mod idb;
@@ -155,6 +158,8 @@ impl Pcapng {
         match block_type {
             shb::TYPE => {
                 shb::parse(body, be).map_err(|m| meta.error(offset, m))?;
+                // Process numbers count within a section.
+                meta.processes.clear();
                 self.section = Some(self.section.map_or(0, |s| s.saturating_add(1)));
                 self.first_interface = meta.interfaces.len();
             }
@@ -178,7 +183,7 @@ impl Pcapng {
             epb::TYPE => match epb::parse(body, be) {
                 Ok(p) => {
                     let (ts, data, comment) = (p.ts, at(p.data), p.comment.map(at));
-                    return Ok(self.packet(
+                    let record = self.packet(
                         p.interface,
                         Some(ts),
                         data,
@@ -186,7 +191,11 @@ impl Pcapng {
                         comment,
                         offset,
                         meta,
-                    ));
+                    );
+                    return Ok(record.map(|r| Record {
+                        process: p.process,
+                        ..r
+                    }));
                 }
                 Err(m) => meta.warn(offset, format!("enhanced packet block skipped: {m}")),
             },
@@ -238,6 +247,16 @@ impl Pcapng {
                 }
             }
             // Section 4.8 custom blocks and types this reader has no use for.
+            dpib::TYPE => match dpib::parse(body, be) {
+                Ok(d) if meta.processes.len() < MAX_PROCESSES => meta.processes.push(d),
+                Ok(_) => meta.warn(
+                    offset,
+                    format!(
+                        "more than {MAX_PROCESSES} process blocks in a section; the rest ignored"
+                    ),
+                ),
+                Err(m) => meta.warn(offset, format!("process information block skipped: {m}")),
+            },
             CUSTOM | CUSTOM_NO_COPY => {}
             _ => {}
         }
@@ -280,9 +299,13 @@ impl Pcapng {
             data,
             orig_len,
             comment,
+            process: None,
         })
     }
 }
+
+/// Darwin process blocks kept per section.
+pub(crate) const MAX_PROCESSES: usize = 65_536;
 
 /// Rounds a length up to the 32-bit boundary pcapng pads every field to.
 #[inline]
