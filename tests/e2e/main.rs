@@ -10,3 +10,4 @@ mod attribution;
 mod audit;
 mod decrypt;
 mod formats;
+mod quic;
