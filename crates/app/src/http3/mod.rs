@@ -104,6 +104,9 @@ pub struct Connection {
     /// QPACK state of the field sections each side sends: [client, server].
     qpack: [qpack::Decoder; 2],
     qpack_lost: [bool; 2],
+    /// An encoder stream instruction failed: no insert after it is known, every one before
+    /// it is (unlike a gap, where how many were lost is unknown).
+    qpack_stopped: [bool; 2],
     streams: HashMap<(u64, bool), Stream>,
     serial: u64,
     stats: Stats,
@@ -116,6 +119,7 @@ impl Connection {
             limits,
             qpack: [dec(), dec()],
             qpack_lost: [false; 2],
+            qpack_stopped: [false; 2],
             streams: HashMap::new(),
             serial: 0,
             stats: Stats::default(),
@@ -318,11 +322,11 @@ impl Connection {
                 Role::Encoder => {
                     let buf = std::mem::take(&mut s.buf);
                     s.offset = s.offset.saturating_add(buf.len() as u64);
-                    if !self.qpack_lost[d] {
+                    if !self.qpack_lost[d] && !self.qpack_stopped[d] {
                         let before = self.qpack[d].inserted();
                         if self.qpack[d].encoder_stream(&buf).is_err() {
                             self.stats.qpack_errors += 1;
-                            self.qpack_lost[d] = true;
+                            self.qpack_stopped[d] = true;
                         }
                         inserted |= self.qpack[d].inserted() != before;
                     }
@@ -435,11 +439,17 @@ impl Connection {
             s.frame = None;
             return true;
         }
+        // After a gap on the encoder stream the number of inserts is unknown, so no section
+        // can be trusted. After an instruction error the table still holds every insert made
+        // before it: a section that needs no more than those decodes as it would have a
+        // moment earlier (had the encoder bytes come in smaller pieces); one that waits for
+        // more never will.
         if self.qpack_lost[d] {
             self.stats.undecoded_sections += 1;
             s.dead = true;
             return false;
         }
+        let lost = self.qpack_stopped[d];
         let mut fields = Vec::new();
         let mut list = 0usize;
         let mut dropped = 0u64;
@@ -455,6 +465,11 @@ impl Connection {
         match r {
             Err(_) => {
                 self.stats.qpack_errors += 1;
+                s.dead = true;
+                false
+            }
+            Ok(Err(qpack::Blocked)) if lost => {
+                self.stats.undecoded_sections += 1;
                 s.dead = true;
                 false
             }

@@ -226,3 +226,15 @@ fn hostile_streams_never_panic() {
     fuzzing::split_invariance(&data);
     fuzzing::split_invariance(&[1, 2, 3, 0x01, 0x41, 0xff, 0x80]);
 }
+
+/// Found by the `http3_streams` fuzz target: a HEADERS section blocked on the encoder stream
+/// was decoded when the encoder bytes came one by one (its inserts arrived before the bad
+/// instruction that followed them) but not when they came at once (the error was seen first).
+#[test]
+fn encoder_error_after_the_needed_inserts_regression() {
+    let data = [
+        0x2d, 0x3f, 0x50, 0xda, 0x00, 0x00, 0x00, 0x0b, 0x01, 0x03, 0x04, 0x01, 0xd2, 0x00, 0x00,
+        0x00, 0x00, 0x04, 0x00, 0x04, 0x04, 0x00,
+    ];
+    crate::http3::fuzzing::split_invariance(&data);
+}

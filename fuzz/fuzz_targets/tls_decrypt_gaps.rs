@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| phonehome_app::tls::decrypt::fuzzing::with_gaps(data));
