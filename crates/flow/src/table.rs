@@ -291,6 +291,9 @@ pub struct Table<T> {
     /// Scratch for capacity eviction, kept to avoid allocating each time.
     scratch: Vec<(i64, u64, FlowKey)>,
     next_scan: Option<i64>,
+    /// Calls of [`Table::expire`] since the last scan: a scan visits every flow, so it waits
+    /// until at least an eighth of the table's size in calls paid for it.
+    calls_since_scan: usize,
     stats: TableStats,
 }
 
@@ -309,6 +312,7 @@ impl<T> Table<T> {
             ended: Vec::new(),
             scratch: Vec::new(),
             next_scan: None,
+            calls_since_scan: 0,
             stats: TableStats::default(),
         }
     }
@@ -419,10 +423,16 @@ impl<T> Table<T> {
 
     /// Hands out, in serial order, flows that ended since the last call: idle ones, and
     /// those ended by reuse or the size cap. Scans the table at most once per
-    /// [`TableLimits::scan_interval`] of capture time, so calling it per packet is cheap.
+    /// [`TableLimits::scan_interval`] of capture time, and only once at least a table's size
+    /// divided by 8 of calls came since the last scan, so calling it per packet costs O(1)
+    /// amortised however many flows are open. (Idle flows are also ended on lookup, so when
+    /// a scan runs changes memory use, never the results.)
     pub fn expire(&mut self, now: Timestamp, mut f: impl FnMut(Flow<T>)) {
         let now = now.as_nanos();
-        if self.next_scan.is_none_or(|at| now >= at) {
+        self.calls_since_scan = self.calls_since_scan.saturating_add(1);
+        let paid = self.calls_since_scan.saturating_mul(8) >= self.map.len();
+        if paid && self.next_scan.is_none_or(|at| now >= at) {
+            self.calls_since_scan = 0;
             self.next_scan = Some(now.saturating_add(nanos(self.limits.scan_interval)));
             let limits = self.limits;
             let before = self.ended.len();

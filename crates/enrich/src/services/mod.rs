@@ -246,8 +246,10 @@ impl Rule {
                 || f.server_ip
                     .is_some_and(|ip| self.prefixes.iter().any(|p| p.contains(ip))))
             && (self.asns.is_empty() || f.asn.is_some_and(|a| self.asns.contains(&a)))
-            && f.first_bytes_up.starts_with(&self.up_prefix)
-            && f.first_bytes_down.starts_with(&self.down_prefix)
+            // Empty conditions are skipped before any comparison: this runs for every rule of
+            // every flow.
+            && (self.up_prefix.is_empty() || f.first_bytes_up.starts_with(&self.up_prefix))
+            && (self.down_prefix.is_empty() || f.first_bytes_down.starts_with(&self.down_prefix))
             && (self.either_prefix.is_empty()
                 || sides.iter().any(|s| s.starts_with(&self.either_prefix)))
             && self.either_at.as_ref().is_none_or(|(at, hex)| {
