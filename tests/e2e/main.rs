@@ -9,5 +9,6 @@ mod vectors;
 mod attribution;
 mod audit;
 mod decrypt;
+mod detect;
 mod formats;
 mod quic;

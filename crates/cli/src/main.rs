@@ -26,6 +26,25 @@ enum Command {
     /// Exit status: 0 when the report was written, 2 on a usage error or when no capture
     /// could be read at all. Damaged captures are read up to the damage and warned about.
     Audit(AuditArgs),
+    /// Write, check or expand a device profile: the values seeded on the test device.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ProfileCommand {
+    /// Print a commented profile template.
+    Init,
+    /// Validate a profile (IMEI check digits, phone numbers, MACs, coordinates...).
+    Check {
+        #[arg(value_name = "PROFILE.toml")]
+        file: std::path::PathBuf,
+    },
+    /// List every form and encoding of the profile's values that audits search for.
+    Variants {
+        #[arg(value_name = "PROFILE.toml")]
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +80,10 @@ struct AuditArgs {
     /// MaxMind-format ASN database (GeoLite2/GeoIP2 ASN) to use instead of the bundled data.
     #[arg(long, value_name = "FILE.mmdb")]
     asn: Option<std::path::PathBuf>,
+    /// Device profile (TOML; see `phonehome profile init`): find its values (IMEI, phone,
+    /// contacts, SMS, location...) in what the device sent, in any common encoding.
+    #[arg(long, value_name = "PROFILE.toml")]
+    profile: Option<std::path::PathBuf>,
     /// Put HTTP bodies (decoded, up to 64 KiB each) into the HTTP records of the report.
     #[arg(long)]
     http_bodies: bool,
@@ -112,7 +135,43 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Audit(args) => audit(args),
+        Command::Profile(cmd) => profile(cmd),
     }
+}
+
+/// Reads and parses a profile, printing its warnings.
+fn load_profile(path: &std::path::Path) -> anyhow::Result<phonehome::detect::profile::Profile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let (profile, warnings) =
+        phonehome::detect::profile::Profile::parse(&text, &path.display().to_string())?;
+    for w in warnings {
+        eprintln!("phonehome: warning: {w}");
+    }
+    Ok(profile)
+}
+
+fn profile(cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        ProfileCommand::Init => out.write_all(phonehome::detect::profile::TEMPLATE.as_bytes())?,
+        ProfileCommand::Check { file } => {
+            let problems = load_profile(&file)?.check();
+            for p in &problems {
+                writeln!(out, "{}: {p}", file.display())?;
+            }
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+            writeln!(out, "{}: ok", file.display())?;
+        }
+        ProfileCommand::Variants { file } => {
+            let variants = phonehome::detect::variants::Variants::build(&load_profile(&file)?);
+            out.write_all(variants.listing().as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Inputs smaller than this finish before a progress bar would help.
@@ -126,7 +185,20 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let detection = match &args.profile {
+        Some(path) => {
+            let profile = load_profile(path)?;
+            for p in profile.check() {
+                eprintln!("phonehome: warning: {}: {p}", path.display());
+            }
+            Some(std::sync::Arc::new(
+                phonehome::Detection::new(&profile).map_err(anyhow::Error::msg)?,
+            ))
+        }
+        None => None,
+    };
     let options = phonehome::Options {
+        detection,
         ip_db,
         threads: args.threads,
         device: args.device.clone(),

@@ -55,6 +55,7 @@ pub(crate) fn assemble(
     outputs: Vec<ShardOutput>,
     keys_given: bool,
     ipdb: &IpDb,
+    _detection: Option<&crate::Detection>,
 ) -> report::Report {
     let mut flows: Vec<FlowRecord> = Vec::new();
     let mut dns_records: Vec<DnsRecord> = Vec::new();
@@ -63,7 +64,9 @@ pub(crate) fn assemble(
     let mut packets = PacketCounters::default();
     let mut trouble = Trouble::default();
     let mut stats = report::Stats::default();
-    for out in outputs {
+    let mut found: Vec<phonehome_detect::findings::Finding> = Vec::new();
+    for mut out in outputs {
+        found.extend(std::mem::take(&mut out.sink.findings).into_vec());
         flows.extend(out.flows);
         dns_records.extend(out.sink.dns);
         http_records.extend(out.sink.http);
@@ -146,6 +149,7 @@ pub(crate) fn assemble(
         report_flows.push(flow);
     }
     let destinations = destinations(&report_flows);
+    let findings = findings_report(found, &id_of, &report_flows);
 
     let dns = dns_records
         .iter()
@@ -185,7 +189,7 @@ pub(crate) fn assemble(
         dns,
         http,
         destinations,
-        findings: Vec::new(),
+        findings,
         blind_spots,
         stats,
         keylogs: Vec::new(),
@@ -691,4 +695,76 @@ fn encrypted_body(r: &HttpRecord) -> Option<String> {
             r.body_len
         )
     })
+}
+
+/// Personal-data findings for the report: flow handles become flow ids, each finding names
+/// its destination and whose law reaches it, and the order is fixed (flow, time, place).
+fn findings_report(
+    found: Vec<phonehome_detect::findings::Finding>,
+    id_of: &dyn Fn(u64) -> u64,
+    flows: &[report::Flow],
+) -> Vec<report::Finding> {
+    let by_id: HashMap<u64, &report::Flow> = flows.iter().map(|f| (f.id, f)).collect();
+    let mut list: Vec<(u64, phonehome_detect::findings::Finding)> =
+        found.into_iter().map(|f| (id_of(f.flow), f)).collect();
+    list.sort_by(|a, b| {
+        (a.0, a.1.ts, &a.1.layers, a.1.offset, a.1.variant).cmp(&(
+            b.0,
+            b.1.ts,
+            &b.1.layers,
+            b.1.offset,
+            b.1.variant,
+        ))
+    });
+    list.into_iter()
+        .map(|(id, f)| {
+            let flow = by_id.get(&id).copied();
+            let server_name = flow.and_then(|fl| fl.server_name.clone());
+            let org = flow.and_then(|fl| fl.org.clone());
+            let org_country = flow.and_then(|fl| fl.org_country.clone());
+            let encoding = if f.encoding.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", f.encoding.join("-"))
+            };
+            let to = match (&org, &org_country, &server_name) {
+                (Some(o), Some(c), Some(n)) => format!("{o} ({c}) {n}"),
+                (Some(o), None, Some(n)) => format!("{o} {n}"),
+                (_, _, Some(n)) => n.clone(),
+                _ => flow.map(|fl| fl.server.clone()).unwrap_or_default(),
+            };
+            let times = if f.count == 1 {
+                "once".to_string()
+            } else {
+                format!("{} times", f.count)
+            };
+            report::Finding {
+                kind: f.kind.to_string(),
+                flow: Some(id),
+                message: format!(
+                    "{}{encoding} sent to {to} in {}, {times}",
+                    if f.label == f.data_type.as_str() {
+                        f.label.clone()
+                    } else {
+                        format!("{} {}", f.data_type.as_str(), f.label)
+                    },
+                    f.layers.join("/")
+                ),
+                data_type: Some(f.data_type.as_str()),
+                label: Some(f.label.clone()),
+                encoding: f.encoding.clone(),
+                layers: f.layers.clone(),
+                confidence: Some(f.confidence.as_str()),
+                count: f.count,
+                direction: Some(f.direction.as_str()),
+                ts: Some(rfc3339(f.ts)),
+                input: flow.map(|fl| fl.input),
+                frames: f.frames,
+                server_name,
+                org,
+                org_country,
+                server_country: flow.and_then(|fl| fl.server_country.clone()),
+            }
+        })
+        .collect()
 }

@@ -126,7 +126,7 @@ impl H2Conn {
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.transport = "h2";
             record.decrypted = decrypted;
-            sink.http.push(record);
+            sink.push_http(ctx, &msg, record);
         }
     }
 }
@@ -551,7 +551,7 @@ impl HttpConn {
             }
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.decrypted = self.decrypted;
-            sink.http.push(record);
+            sink.push_http(ctx, &msg, record);
         }
     }
 }
@@ -650,7 +650,8 @@ impl UdpApp {
                     if matches!(msg.kind, http::Kind::Request { .. }) {
                         info.app_client = Some(side);
                     }
-                    sink.http.push(HttpRecord::new(ctx, &msg, info));
+                    let record = HttpRecord::new(ctx, &msg, info);
+                    sink.push_http(ctx, &msg, record);
                 }
             }
             Self::Undecided(_) | Self::Opaque => info.keep_head(side, payload),
@@ -773,7 +774,7 @@ impl QuicDecrypt {
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.transport = "h3";
             record.decrypted = true;
-            sink.http.push(record);
+            sink.push_http(ctx, &msg, record);
         }
     }
 }
@@ -810,5 +811,6 @@ fn dns_message(side: Side, msg: &dns::Message, ctx: &Ctx, info: &mut FlowInfo, s
         sink.counters.dns_malformed += 1;
     }
     sink.counters.dns_messages += 1;
+    sink.scan_dns(ctx, msg);
     sink.dns.push(DnsRecord::new(ctx, msg));
 }

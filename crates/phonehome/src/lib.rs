@@ -13,6 +13,7 @@
 
 pub use phonehome_app as app;
 pub use phonehome_capture as capture;
+pub use phonehome_detect as detect;
 pub use phonehome_enrich as enrich;
 pub use phonehome_flow as flow;
 pub use phonehome_report as report;
@@ -24,7 +25,7 @@ mod pipeline;
 mod records;
 mod shard;
 
-pub use pipeline::{audit, audit_with_progress, AuditError, Options, Progress};
+pub use pipeline::{audit, audit_with_progress, AuditError, Detection, Options, Progress};
 
 /// The device under test, when a capture holds several (`--device`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -47,6 +47,34 @@ pub struct Options {
     /// Address data (country, AS) to use instead of the bundled data, e.g. from MaxMind
     /// databases (`IpDb::from_mmdb`).
     pub ip_db: Option<Arc<IpDb>>,
+    /// The device profile's values to look for (`--profile`).
+    pub detection: Option<Arc<Detection>>,
+}
+
+/// What personal-data detection looks for: a device profile's values, expanded into every
+/// form and encoding, and the automaton that finds them.
+#[derive(Debug)]
+pub struct Detection {
+    pub(crate) variants: phonehome_detect::variants::Variants,
+    pub(crate) scanner: Arc<phonehome_detect::scanner::Scanner>,
+}
+
+impl Detection {
+    /// Builds the detection of a parsed profile.
+    pub fn new(profile: &phonehome_detect::profile::Profile) -> Result<Self, String> {
+        let variants = phonehome_detect::variants::Variants::build(profile);
+        let scanner =
+            phonehome_detect::scanner::Scanner::new(&variants).map_err(|e| e.to_string())?;
+        Ok(Self {
+            variants,
+            scanner: Arc::new(scanner),
+        })
+    }
+
+    /// How many byte strings are searched for.
+    pub fn variant_count(&self) -> usize {
+        self.variants.list().len()
+    }
 }
 
 /// How far an audit has come, for a progress display.
@@ -116,7 +144,13 @@ pub fn audit_with_progress(
     }
     let keys_given = !keys.is_empty() || !found.is_empty();
     let ipdb = options.ip_db.as_deref().unwrap_or_else(|| IpDb::bundled());
-    let mut report = assemble(inputs, outputs, keys_given, ipdb);
+    let mut report = assemble(
+        inputs,
+        outputs,
+        keys_given,
+        ipdb,
+        options.detection.as_deref(),
+    );
     report.keylogs = keylogs
         .into_iter()
         .chain(found)
@@ -207,6 +241,7 @@ fn shard_config(index: usize, shards: usize, options: &Options, keys: &Arc<KeyLo
         device: options.device.clone(),
         keys: Arc::clone(keys),
         http_bodies: options.http_bodies,
+        detection: options.detection.clone(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
+use phonehome_detect::findings::{Direction, Seen};
 use phonehome_flow::Side;
 
 use crate::dissect::Ctx;
@@ -111,9 +112,121 @@ pub(crate) struct Sink {
     pub(crate) dns: Vec<DnsRecord>,
     pub(crate) http: Vec<HttpRecord>,
     pub(crate) counters: Counters,
+    /// Personal-data detection, when a profile was given, and what it found.
+    pub(crate) detection: Option<std::sync::Arc<crate::Detection>>,
+    pub(crate) findings: phonehome_detect::findings::Findings,
+    hits: Vec<phonehome_detect::scanner::Hit>,
     /// Reused event buffers: no allocation per packet.
     pub(crate) tls_events: Vec<tls::Event>,
     pub(crate) quic_events: Vec<quic::Event>,
+}
+
+impl Sink {
+    /// Keeps an HTTP record, and searches the message (target, header values, decoded body)
+    /// for the profile's values.
+    pub(crate) fn push_http(&mut self, ctx: &Ctx<'_>, msg: &http::Message, record: HttpRecord) {
+        if self.detection.is_some() {
+            let direction = if record.request {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            };
+            let outer: &[&str] = match (record.transport, record.decrypted) {
+                ("h3", _) => &["quic", "h3"],
+                ("h2", true) => &["tls", "h2"],
+                ("h2", false) => &["h2"],
+                (_, true) => &["tls", "http1"],
+                _ => &["http1"],
+            };
+            if let http::Kind::Request { uri, .. } = &msg.kind {
+                self.scan(ctx, direction, outer, "uri", uri.as_bytes());
+            }
+            for (name, value) in &msg.headers {
+                self.scan(
+                    ctx,
+                    direction,
+                    outer,
+                    &format!("header:{}", name.to_ascii_lowercase()),
+                    value,
+                );
+            }
+            let mut body_layers: Vec<&str> = outer.to_vec();
+            body_layers.extend(msg.encodings.iter().map(String::as_str));
+            self.scan(ctx, direction, &body_layers, "body", &msg.body);
+        }
+        self.http.push(record);
+    }
+
+    /// Searches a DNS message's question names (a leak inside a name is sent to the zone's
+    /// servers, whatever resolver carries it).
+    pub(crate) fn scan_dns(&mut self, ctx: &Ctx<'_>, msg: &dns::Message) {
+        if self.detection.is_none() || msg.response {
+            return;
+        }
+        for q in &msg.questions {
+            self.scan(
+                ctx,
+                Direction::ClientToServer,
+                &["dns"],
+                "query",
+                q.name.as_bytes(),
+            );
+        }
+    }
+
+    fn scan(
+        &mut self,
+        ctx: &Ctx<'_>,
+        direction: Direction,
+        outer: &[&str],
+        part: &str,
+        bytes: &[u8],
+    ) {
+        let Some(d) = self.detection.clone() else {
+            return;
+        };
+        if bytes.is_empty() {
+            return;
+        }
+        let mut stream = d.scanner.stream();
+        self.hits.clear();
+        stream.feed(bytes, 0, &mut self.hits);
+        stream.finish(&mut self.hits);
+        if self.hits.is_empty() {
+            return;
+        }
+        let mut layers: Vec<&str> = outer.to_vec();
+        layers.push(part);
+        let seen = Seen {
+            flow: ctx.flow,
+            direction,
+            ts: ctx.ts,
+            frame: ctx.frame,
+        };
+        let hits = std::mem::take(&mut self.hits);
+        // One value matched by several of its forms at one place (the URL form "%2B8869..."
+        // holds the bare "8869..."): only the widest match is the finding.
+        let same_value = |a: &phonehome_detect::scanner::Hit,
+                          b: &phonehome_detect::scanner::Hit| {
+            match (d.variants.get(a.variant), d.variants.get(b.variant)) {
+                (Some(x), Some(y)) => x.data_type == y.data_type && x.label == y.label,
+                _ => false,
+            }
+        };
+        let end = |h: &phonehome_detect::scanner::Hit| h.offset.saturating_add(u64::from(h.len));
+        for (i, hit) in hits.iter().enumerate() {
+            let inside = hits.iter().enumerate().any(|(j, o)| {
+                j != i
+                    && same_value(hit, o)
+                    && o.offset <= hit.offset
+                    && end(o) >= end(hit)
+                    && (o.len > hit.len || j < i)
+            });
+            if !inside {
+                self.findings.record(&d.variants, hit, seen, &layers);
+            }
+        }
+    }
 }
 
 /// Where a record was seen: input, frame, and order within the frame.

@@ -127,6 +127,7 @@ pub(crate) struct ShardConfig {
     /// Session keys from the key logs.
     pub(crate) keys: Arc<KeyLog>,
     pub(crate) http_bodies: bool,
+    pub(crate) detection: Option<Arc<crate::Detection>>,
 }
 
 /// Everything a shard learnt, once its input has ended.
@@ -156,6 +157,8 @@ pub(crate) struct Shard {
 
 impl Shard {
     pub(crate) fn new(config: ShardConfig) -> Self {
+        let mut out = ShardOutput::default();
+        out.sink.detection = config.detection.clone();
         Self {
             index: config.index,
             table: Table::new(config.table),
@@ -165,7 +168,7 @@ impl Shard {
             device: config.device,
             keys: config.keys,
             http_bodies: config.http_bodies,
-            out: ShardOutput::default(),
+            out,
         }
     }
 

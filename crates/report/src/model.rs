@@ -291,7 +291,31 @@ pub struct Stats {
 }
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// "personal_data" (later: "policy").
     pub kind: String,
     pub flow: Option<u64>,
+    /// One line for people: what left, how disguised, to whom.
     pub message: String,
+    /// imei, imsi, iccid, phone, serial, android_id, advertising_id, mac, email, name,
+    /// contact_name, contact_phone, sms, location, secret.
+    pub data_type: Option<&'static str>,
+    /// The profile entry it came from (the value itself never appears).
+    pub label: Option<String>,
+    /// How the value was transformed before it was sent (e.g. ["sha1", "hex"]).
+    pub encoding: Vec<String>,
+    /// Where it was found, outermost first (e.g. ["tls", "h2", "gzip", "body"]).
+    pub layers: Vec<String>,
+    pub confidence: Option<&'static str>,
+    /// Times the same value was seen in the same flow and place.
+    pub count: u64,
+    /// "client_to_server" or "server_to_client".
+    pub direction: Option<&'static str>,
+    pub ts: Option<String>,
+    /// Input index and frame numbers (up to 8) where it was seen.
+    pub input: Option<usize>,
+    pub frames: Vec<u64>,
+    pub server_name: Option<String>,
+    pub org: Option<String>,
+    pub org_country: Option<String>,
+    pub server_country: Option<String>,
 }

@@ -50,6 +50,20 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
             s.decrypted_flows, s.encrypted_flows
         )?;
     }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "PERSONAL DATA SENT ({} findings)",
+            report.findings.len()
+        )?;
+        for f in report.findings.iter().take(TOP) {
+            writeln!(out, "  {}", f.message)?;
+        }
+        if report.findings.len() > TOP {
+            writeln!(out, "  ... and {} more", report.findings.len() - TOP)?;
+        }
+    }
     writeln!(out)?;
     let mut dests: Vec<_> = report.destinations.iter().collect();
     dests.sort_by(|a, b| {
