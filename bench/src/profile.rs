@@ -251,7 +251,7 @@ fn plan_for(ctx: &mut Ctx, rng: &mut Rng, s: &Service, ip: IpAddr) -> Plan {
 // Demo story
 
 /// Device identifiers the demo's trackers send; made up, shaped like the real ones.
-pub const DEMO_IMEI: &str = "868927051463305";
+pub const DEMO_IMEI: &str = "868927051463300";
 /// Android ID (64-bit hex) of the demo phone.
 pub const DEMO_ANDROID_ID: &str = "3f6a1c2e9b0d4e71";
 /// OAID of the demo phone.

@@ -101,3 +101,53 @@ fn profile_init_writes_a_template_that_checks_clean_when_filled() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Luhn"));
 }
+
+#[test]
+fn values_in_unparsed_tcp_streams_are_found_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("device.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    // A push protocol no parser knows, the IMEI split over two segments.
+    let first = b"\x00\x17\x01REG dev=3569380356";
+    let second = b"43809 os=14\n";
+    let (c, s) = ("10.0.0.2", "203.0.113.50");
+    let path = PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::tcp(c, 41000, s, 5222, 1, 0, SYN, &[]),
+        )
+        .packet(
+            1_700_000_000,
+            1,
+            &frame::tcp(c, 41000, s, 5222, 2, 1, ACK | PSH, first),
+        )
+        .packet(
+            1_700_000_000,
+            2,
+            &frame::tcp(
+                c,
+                41000,
+                s,
+                5222,
+                2 + first.len() as u32,
+                1,
+                ACK | PSH,
+                second,
+            ),
+        )
+        .write(dir.path(), "push.pcap");
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--profile",
+        profile.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]));
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["data_type"], "imei");
+    assert_eq!(findings[0]["layers"], serde_json::json!(["tcp"]));
+    assert_eq!(findings[0]["direction"], "client_to_server");
+}

@@ -23,6 +23,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) keys: &'a KeyLog,
     /// Keep HTTP bodies in the records (`--http-bodies`).
     pub(crate) http_bodies: bool,
+    /// The side taken for the client when the packet came (it can still change with
+    /// application evidence): the direction of findings in unparsed streams.
+    pub(crate) client: Side,
 }
 
 impl Ctx<'_> {
@@ -142,10 +145,11 @@ pub(crate) struct HttpConn {
 }
 
 impl TcpApp {
-    /// Whether the parsers want no more bytes of this flow (reassembly can stop).
-    pub(crate) fn finished(&self) -> bool {
+    /// Whether the parsers want no more bytes of this flow (reassembly can stop). With a
+    /// profile, unparsed streams are still searched, so they are read to the end.
+    pub(crate) fn finished(&self, detecting: bool) -> bool {
         match self {
-            Self::Opaque => true,
+            Self::Opaque => !detecting,
             Self::Tls(t) => {
                 t.parsers[0].done()
                     && t.parsers[1].done()
@@ -225,7 +229,12 @@ impl TcpApp {
                     Err(_) => sink.counters.dns_malformed += 1,
                 });
             }
-            Self::Opaque => info.keep_head(side, bytes),
+            Self::Opaque => {
+                info.keep_head(side, bytes);
+                // Cleartext no parser understood (a push protocol, a custom RPC) is still
+                // searched for the profile's values, as a stream.
+                sink.scan_stream(ctx, info, side, bytes, "tcp");
+            }
             Self::Pending | Self::Short(_) => {}
         }
     }
@@ -654,7 +663,10 @@ impl UdpApp {
                     sink.push_http(ctx, &msg, record);
                 }
             }
-            Self::Undecided(_) | Self::Opaque => info.keep_head(side, payload),
+            Self::Undecided(_) | Self::Opaque => {
+                info.keep_head(side, payload);
+                sink.scan_datagram(ctx, side, payload);
+            }
             Self::Pending => {}
         }
     }

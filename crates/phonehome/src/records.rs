@@ -4,6 +4,7 @@
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_detect::findings::{Direction, Seen};
+use phonehome_detect::scanner::StreamScan;
 use phonehome_flow::Side;
 
 use crate::dissect::Ctx;
@@ -30,6 +31,10 @@ pub(crate) struct FlowInfo {
     pub(crate) app: Option<crate::shard::AppTag>,
     /// Whether the flow's encryption could be removed with the key logs.
     pub(crate) decryption: Option<crate::dissect::Decryption>,
+    /// Scanners carried along the unparsed byte streams of each side (with a profile).
+    pub(crate) scans: Option<Box<[StreamScan; 2]>>,
+    /// Stream offsets reached by those scanners.
+    pub(crate) scanned: [u64; 2],
     /// First bytes each side sent, kept only for flows no parser understands: service
     /// recognition looks at them (e.g. a push protocol's greeting).
     pub(crate) head: [Vec<u8>; 2],
@@ -155,6 +160,71 @@ impl Sink {
             self.scan(ctx, direction, &body_layers, "body", &msg.body);
         }
         self.http.push(record);
+    }
+
+    /// Searches an unparsed TCP stream, carrying the scanner's state from chunk to chunk.
+    pub(crate) fn scan_stream(
+        &mut self,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        side: Side,
+        bytes: &[u8],
+        layer: &str,
+    ) {
+        let Some(d) = self.detection.clone() else {
+            return;
+        };
+        let scans = info
+            .scans
+            .get_or_insert_with(|| Box::new([d.scanner.stream(), d.scanner.stream()]));
+        let i = side.index();
+        let offset = info.scanned[i];
+        info.scanned[i] = offset.saturating_add(bytes.len() as u64);
+        self.hits.clear();
+        scans[i].feed(bytes, offset, &mut self.hits);
+        self.record_hits(ctx, &d, side, &[layer]);
+    }
+
+    /// The end of a flow: matches still waiting for a following byte are settled.
+    pub(crate) fn finish_streams(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo) {
+        let (Some(d), Some(mut scans)) = (self.detection.clone(), info.scans.take()) else {
+            return;
+        };
+        for side in [Side::A, Side::B] {
+            self.hits.clear();
+            scans[side.index()].finish(&mut self.hits);
+            self.record_hits(ctx, &d, side, &["tcp"]);
+        }
+    }
+
+    /// Searches one datagram no parser understood.
+    pub(crate) fn scan_datagram(&mut self, ctx: &Ctx<'_>, side: Side, payload: &[u8]) {
+        let direction = if side == ctx.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        self.scan(ctx, direction, &["udp"], "payload", payload);
+    }
+
+    fn record_hits(&mut self, ctx: &Ctx<'_>, d: &crate::Detection, side: Side, layers: &[&str]) {
+        if self.hits.is_empty() {
+            return;
+        }
+        let direction = if side == ctx.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        let seen = Seen {
+            flow: ctx.flow,
+            direction,
+            ts: ctx.ts,
+            frame: ctx.frame,
+        };
+        for hit in std::mem::take(&mut self.hits) {
+            self.findings.record(&d.variants, &hit, seen, layers);
+        }
     }
 
     /// Searches a DNS message's question names (a leak inside a name is sent to the zone's

@@ -276,6 +276,7 @@ impl Shard {
             ports: [key.a.port(), key.b.port()],
             keys: &self.keys,
             http_bodies: self.http_bodies,
+            client: flow.client_side(),
         };
         let sink = &mut self.out.sink;
         match transport {
@@ -320,7 +321,7 @@ impl Shard {
                         on_chunk(app, side.other(), chunk, &ctx, info, sink);
                     });
                 }
-                if !tcp.ignoring && tcp.app.finished() {
+                if !tcp.ignoring && tcp.app.finished(sink.detection.is_some()) {
                     tcp.ignoring = true;
                     for s in &mut tcp.streams {
                         s.set_ignore();
@@ -378,6 +379,7 @@ impl Shard {
             ports: [key.a.port(), key.b.port()],
             keys: &self.keys,
             http_bodies: self.http_bodies,
+            client: client_side,
         };
         let sink = &mut self.out.sink;
         let conn = &mut flow.state;
@@ -396,6 +398,7 @@ impl Shard {
                 stream.discard(&mut self.budget);
             }
             app.close(&ctx, info, sink);
+            sink.finish_streams(&ctx, info);
             tcp_stats = Some(total);
         }
         conn.udp.finish(&ctx, &mut conn.info, sink);
