@@ -4,11 +4,16 @@
 //! the report says it once, how many times, and where it was first seen. The number of distinct
 //! findings is capped ([`MAX_FINDINGS`]); hits beyond the cap are counted in
 //! [`Findings::dropped`], never silently lost.
+//!
+//! Hits of the pattern detectors ([`crate::patterns`], used without a device profile) become
+//! findings too, one per (flow, data type, detector, key, value); they share the cap. They have
+//! no variant: their [`Finding::variant`] is [`PATTERN_VARIANT`].
 
 use std::collections::HashMap;
 
 use phonehome_capture::Timestamp;
 
+use crate::patterns::PatternHit;
 use crate::scanner::Hit;
 use crate::variants::{Confidence, DataType, Variants};
 
@@ -16,6 +21,10 @@ use crate::variants::{Confidence, DataType, Variants};
 pub const MAX_FINDINGS: usize = 65_536;
 /// Frame numbers remembered per finding.
 pub const MAX_FRAMES: usize = 8;
+/// The [`Finding::variant`] of a pattern finding, which stands for no profile variant.
+pub const PATTERN_VARIANT: u32 = u32::MAX;
+/// The [`Finding::detector`] of a profile finding.
+pub const PROFILE_DETECTOR: &str = "profile";
 
 /// Which way the data went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,7 +61,8 @@ pub struct Finding {
     /// Always `"personal_data"` for profile hits.
     pub kind: &'static str,
     pub data_type: DataType,
-    /// The profile entry (never the value itself).
+    /// The profile entry (never the value itself); for a pattern finding, the key it was under,
+    /// or the detector's name when it had none.
     pub label: String,
     /// The variant's transforms in the order applied to the value (`["sha1", "hex"]`); empty
     /// for the value in clear.
@@ -60,7 +70,8 @@ pub struct Finding {
     /// The decoding layers the hit was found under, outermost first (`["http", "gzip",
     /// "json"]`); empty for bytes scanned as they came off the stream.
     pub layers: Vec<String>,
-    /// The normal form of the value that matched (`e164`, `national`, ...).
+    /// The normal form of the value that matched (`e164`, `national`, ...); `"pattern"` for a
+    /// pattern finding.
     pub form: &'static str,
     pub confidence: Confidence,
     pub count: u64,
@@ -71,15 +82,28 @@ pub struct Finding {
     pub offset: u64,
     /// The first [`MAX_FRAMES`] frames with a hit, in the order seen.
     pub frames: Vec<u64>,
-    /// The variant that matched (for a location, the latitude's).
+    /// The variant that matched (for a location, the latitude's); [`PATTERN_VARIANT`] for a
+    /// pattern finding.
     pub variant: u32,
+    /// What found it: [`PROFILE_DETECTOR`], or a pattern detector's name (`imei-luhn`,
+    /// `phone`, `key:imsi`, ... see [`PatternHit::detector`]).
+    pub detector: &'static str,
+    /// For a pattern finding, the key the value was under (lowercased, capped).
+    pub key: Option<String>,
+    /// For a pattern finding, the value in its normal form, for the report to mask or show;
+    /// profile findings never carry the value.
+    pub value: Option<String>,
 }
+
+/// What makes two pattern hits one finding.
+type PatternKey = (u64, DataType, &'static str, Option<String>, String);
 
 /// Collects hits into findings, deduplicated per (flow, variant, layers).
 #[derive(Debug, Default)]
 pub struct Findings {
     list: Vec<Finding>,
     index: HashMap<(u64, u32, Vec<String>), usize>,
+    patterns: HashMap<PatternKey, usize>,
     /// Hits not recorded because [`MAX_FINDINGS`] was reached.
     pub dropped: u64,
 }
@@ -125,6 +149,58 @@ impl Findings {
             offset: hit.offset,
             frames: vec![seen.frame],
             variant: hit.variant,
+            detector: PROFILE_DETECTOR,
+            key: None,
+            value: None,
+        });
+    }
+
+    /// Records one pattern hit found under `layers` (outermost first). Hits of one flow with
+    /// the same data type, detector, key and value are one finding with a count; the layers,
+    /// time and confidence are the first hit's. `hit.offset` is taken as the stream offset:
+    /// callers that scanned a piece of the stream add the piece's own offset first.
+    pub fn record_pattern(&mut self, hit: &PatternHit, seen: Seen, layers: &[&str]) {
+        let key: PatternKey = (
+            seen.flow,
+            hit.data_type,
+            hit.detector,
+            hit.key.clone(),
+            hit.value.clone(),
+        );
+        if let Some(&i) = self.patterns.get(&key) {
+            if let Some(f) = self.list.get_mut(i) {
+                f.count = f.count.saturating_add(1);
+                if f.frames.len() < MAX_FRAMES && f.frames.last() != Some(&seen.frame) {
+                    f.frames.push(seen.frame);
+                }
+                // The surest sighting speaks for the finding.
+                f.confidence = f.confidence.max(hit.confidence);
+            }
+            return;
+        }
+        if self.list.len() >= MAX_FINDINGS {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
+        self.patterns.insert(key, self.list.len());
+        self.list.push(Finding {
+            kind: "personal_data",
+            data_type: hit.data_type,
+            label: hit.key.clone().unwrap_or_else(|| hit.detector.to_owned()),
+            encoding: Vec::new(),
+            layers: layers.iter().map(|s| (*s).to_owned()).collect(),
+            form: "pattern",
+            confidence: hit.confidence,
+            count: 1,
+            flow: seen.flow,
+            direction: seen.direction,
+            ts: seen.ts,
+            offset: u64::try_from(hit.offset).unwrap_or(u64::MAX),
+            frames: vec![seen.frame],
+            variant: PATTERN_VARIANT,
+            detector: hit.detector,
+            key: hit.key.clone(),
+            value: Some(hit.value.clone()),
         });
     }
 
@@ -213,6 +289,129 @@ mod tests {
             ("personal_data", "imei", 100)
         );
         assert_eq!(list[3].layers, ["http", "gzip"]);
+    }
+
+    fn pattern(
+        detector: &'static str,
+        key: Option<&str>,
+        value: &str,
+        offset: usize,
+    ) -> PatternHit {
+        PatternHit {
+            data_type: DataType::Imei,
+            confidence: Confidence::Low,
+            detector,
+            key: key.map(str::to_owned),
+            offset,
+            len: value.len(),
+            value: value.to_owned(),
+        }
+    }
+
+    #[test]
+    fn pattern_hits_dedup_per_flow_detector_key_and_value() {
+        let mut f = Findings::new();
+        let loose = pattern("imei-luhn", None, "356938035643809", 40);
+        for frame in 1..=10 {
+            f.record_pattern(&loose, seen(1, frame), &["http"]);
+        }
+        let mut keyed = pattern("imei-luhn", Some("imei"), "356938035643809", 8);
+        keyed.confidence = Confidence::High;
+        f.record_pattern(&keyed, seen(1, 2), &["http"]);
+        f.record_pattern(
+            &pattern("imei-luhn", None, "867400022047199", 9),
+            seen(1, 3),
+            &[],
+        );
+        f.record_pattern(&loose, seen(2, 4), &[]);
+        let list = f.into_vec();
+        type Row<'a> = (u64, &'a str, &'a str, Option<&'a str>, Option<&'a str>, u64);
+        let summary: Vec<Row<'_>> = list
+            .iter()
+            .map(|x| {
+                (
+                    x.flow,
+                    x.detector,
+                    x.label.as_str(),
+                    x.key.as_deref(),
+                    x.value.as_deref(),
+                    x.count,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    1,
+                    "imei-luhn",
+                    "imei-luhn",
+                    None,
+                    Some("356938035643809"),
+                    10
+                ),
+                (
+                    1,
+                    "imei-luhn",
+                    "imei",
+                    Some("imei"),
+                    Some("356938035643809"),
+                    1
+                ),
+                (
+                    1,
+                    "imei-luhn",
+                    "imei-luhn",
+                    None,
+                    Some("867400022047199"),
+                    1
+                ),
+                (
+                    2,
+                    "imei-luhn",
+                    "imei-luhn",
+                    None,
+                    Some("356938035643809"),
+                    1
+                ),
+            ]
+        );
+        assert_eq!(list[0].frames, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            (list[0].variant, list[0].form, list[0].offset, list[0].kind),
+            (PATTERN_VARIANT, "pattern", 40, "personal_data")
+        );
+        assert_eq!(list[0].layers, ["http"]);
+        assert_eq!(list[1].confidence, Confidence::High);
+    }
+
+    #[test]
+    fn pattern_and_profile_findings_share_the_cap() {
+        let (p, _) = Profile::parse("[identifiers]\nimei = \"356938035643809\"\n", "t").unwrap();
+        let v = Variants::build(&p);
+        let mut f = Findings::new();
+        let hit = Hit {
+            variant: 0,
+            offset: 0,
+            len: 15,
+            partner: None,
+        };
+        for flow in 0..(MAX_FINDINGS as u64 - 1) {
+            f.record(&v, &hit, seen(flow, 1), &[]);
+        }
+        let loose = pattern("imei-luhn", None, "356938035643809", 0);
+        f.record_pattern(&loose, seen(1, 1), &[]);
+        f.record_pattern(&loose, seen(2, 1), &[]);
+        f.record_pattern(&loose, seen(1, 2), &[]); // counted on the kept finding
+        assert_eq!((f.len(), f.dropped), (MAX_FINDINGS, 1));
+        let list = f.into_vec();
+        assert_eq!(
+            list.iter().filter(|x| x.detector == "profile").count(),
+            MAX_FINDINGS - 1
+        );
+        assert!(list
+            .iter()
+            .all(|x| x.detector != "profile" || x.value.is_none()));
     }
 
     #[test]

@@ -38,7 +38,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod decode;
 pub mod findings;
+pub mod patterns;
+pub mod policy;
 pub mod profile;
 pub mod scanner;
 pub mod variants;

@@ -5,6 +5,11 @@
 //! alignments, digests). The result is a flat list of [`Variant`]s, each a literal the
 //! [`crate::scanner::Scanner`] looks for, with the chain of transforms that produced it.
 //!
+//! Text values (names, SMS bodies, secrets) that are not ASCII also get their bytes in the legacy
+//! Chinese charsets apps still send (GBK, or GB18030 where GBK lacks a character, and Big5),
+//! raw and percent-encoded, when the charset holds every character. These come after all other
+//! variants, so adding them kept the ids of the others.
+//!
 //! Variants shorter than [`MIN_LEN`] bytes are dropped: a 4-byte literal occurs by chance every
 //! few gigabytes of random data, and far more often in text. Values longer than [`MAX_VALUE_LEN`]
 //! (SMS bodies, secrets) are cut to that many bytes before encoding, which bounds the longest
@@ -139,6 +144,20 @@ pub struct Variants {
     pub too_short: usize,
     seen: HashSet<(Vec<u8>, bool, u32)>,
     entry: u32,
+    /// Text forms waiting for their legacy-charset variants, built last.
+    charset_forms: Vec<CharsetForm>,
+}
+
+/// A text form of a value, kept to encode in legacy charsets once every other variant is built.
+#[derive(Debug, Clone)]
+struct CharsetForm {
+    entry: u32,
+    data_type: DataType,
+    label: String,
+    confidence: Confidence,
+    form: &'static str,
+    text: String,
+    boundary: Boundary,
 }
 
 /// A normal form of a value.
@@ -336,6 +355,7 @@ impl Variants {
                 vec![Form::new("as_written", s.value.clone())],
             );
         }
+        v.charsets();
         v
     }
 
@@ -437,6 +457,66 @@ impl Variants {
         for f in &forms {
             self.encode(&e, f);
         }
+        if matches!(
+            data_type,
+            DataType::Name | DataType::ContactName | DataType::Sms | DataType::Secret
+        ) {
+            for f in &forms {
+                if !f.text.is_ascii() {
+                    self.charset_forms.push(CharsetForm {
+                        entry: self.entry,
+                        data_type,
+                        label: label.to_owned(),
+                        confidence,
+                        form: f.name,
+                        text: f.text.clone(),
+                        boundary: f.boundary,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The legacy-charset variants of the text forms kept by [`Self::value`]: the bytes in
+    /// GBK (GB18030 when GBK lacks a character) and Big5, as is and percent-encoded (as a form
+    /// in that charset submits them), for the charsets that hold every character. Built after
+    /// all other variants, so that their ids stay what they were.
+    fn charsets(&mut self) {
+        let forms = std::mem::take(&mut self.charset_forms);
+        let entry = self.entry;
+        for c in &forms {
+            self.entry = c.entry;
+            let e = Entry {
+                data_type: c.data_type,
+                label: &c.label,
+                confidence: c.confidence,
+                coord: None,
+            };
+            let f = Form {
+                name: c.form,
+                text: String::new(),
+                any_case: false,
+                boundary: c.boundary,
+            };
+            let text = truncate(&c.text, MAX_VALUE_LEN);
+            let gbk = lossless(encoding_rs::GBK, text)
+                .map(|b| ("gbk", b))
+                .or_else(|| lossless(encoding_rs::GB18030, text).map(|b| ("gb18030", b)));
+            let big5 = lossless(encoding_rs::BIG5, text).map(|b| ("big5", b));
+            for (name, bytes) in [gbk, big5].into_iter().flatten() {
+                let url = url_encode_bytes(&bytes, false, true);
+                self.push(&e, &f, vec![name], bytes, false, c.boundary);
+                self.push(
+                    &e,
+                    &f,
+                    vec![name, "url"],
+                    url.into_bytes(),
+                    false,
+                    c.boundary,
+                );
+            }
+        }
+        self.entry = entry;
     }
 
     /// The encodings of one normal form.
@@ -640,6 +720,13 @@ fn digit_runs(s: &str, min: usize) -> Vec<String> {
         .collect()
 }
 
+/// `text` in `charset`, if the charset holds every character (encoding_rs replaces the others
+/// with HTML character references and says so).
+fn lossless(charset: &'static encoding_rs::Encoding, text: &str) -> Option<Vec<u8>> {
+    let (bytes, used, lossy) = charset.encode(text);
+    (!lossy && used == charset).then(|| bytes.into_owned())
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -654,8 +741,13 @@ fn truncate(s: &str, max: usize) -> &str {
 /// Percent-encoding of RFC 3986 section 2.1: unreserved characters (section 2.3) kept, the
 /// rest as %XX. `plus_space`: space as '+', as HTML forms do (application/x-www-form-urlencoded).
 fn url_encode(s: &str, lower: bool, plus_space: bool) -> String {
+    url_encode_bytes(s.as_bytes(), lower, plus_space)
+}
+
+/// [`url_encode`] of bytes in any charset.
+fn url_encode_bytes(s: &[u8], lower: bool, plus_space: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
+    for &b in s {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
                 out.push(char::from(b))
@@ -961,6 +1053,58 @@ mod tests {
         );
         assert!(listing.contains("\tutf16le\t0x"), "{listing}");
         assert_eq!(listing.lines().count(), v.list().len());
+    }
+
+    #[test]
+    fn legacy_chinese_charsets() {
+        let text = "[identifiers]\nimei = \"356938035643809\"\n[owner]\nname = \"陳美玲\"\n\
+                    [[contacts]]\nname = \"Mei Lin\"\n[[contacts]]\nname = \"张三丰\"\n\
+                    [[sms]]\nbody = \"😀 hi 陈\"\n";
+        let v = Variants::build(&profile(text));
+        // Known answers from Python's codecs (the WHATWG tables agree for these characters).
+        let table: &[(&str, &str, &[&str], &str)] = &[
+            ("owner.name", "as_written", &["gbk"], "ea90c3c0c1e1"),
+            ("owner.name", "as_written", &["big5"], "b3afacfcacc2"),
+            ("contacts[1].name", "as_written", &["gbk"], "d5c5c8fdb7e1"),
+            (
+                "sms[0].body",
+                "as_written",
+                &["gb18030"],
+                "9439fc3620686920b3c2",
+            ),
+        ];
+        for (label, form, enc, want) in table {
+            let got = find(&v, label, form, enc).unwrap_or_else(|| panic!("{label} {enc:?}"));
+            assert_eq!(hex::encode(&got.bytes), *want, "{label} {enc:?}");
+            assert!(!got.case_insensitive);
+        }
+        let url = find(&v, "owner.name", "as_written", &["gbk", "url"]).unwrap();
+        assert_eq!(url.bytes, b"%EA%90%C3%C0%C1%E1");
+        // Big5 lacks simplified 张 and the emoji: no variant rather than a lossy one.
+        assert!(find(&v, "contacts[1].name", "as_written", &["big5"]).is_none());
+        assert!(find(&v, "sms[0].body", "as_written", &["big5"]).is_none());
+        assert!(find(&v, "sms[0].body", "as_written", &["gbk"]).is_none());
+        // ASCII text and identifiers get none.
+        let legacy = |x: &Variant| {
+            x.encoding
+                .first()
+                .is_some_and(|e| matches!(*e, "gbk" | "gb18030" | "big5"))
+        };
+        assert!(!v
+            .list()
+            .iter()
+            .any(|x| legacy(x) && (x.label == "contacts[0].name" || x.label == "imei")));
+        // Appended after every other variant: the ids of the others did not move.
+        let first = v.list().iter().position(legacy).unwrap();
+        assert!(v.list()[first..].iter().all(legacy));
+        assert!(v.list().iter().enumerate().all(|(i, x)| x.id as usize == i));
+        // The same profile with ASCII text only has exactly the variants before them.
+        let ascii = Variants::build(&profile(
+            "[identifiers]\nimei = \"356938035643809\"\n[[contacts]]\nname = \"Mei Lin\"\n",
+        ));
+        let imei: Vec<_> = v.list().iter().filter(|x| x.label == "imei").collect();
+        let imei_ascii: Vec<_> = ascii.list().iter().filter(|x| x.label == "imei").collect();
+        assert_eq!(imei, imei_ascii);
     }
 
     #[test]
