@@ -130,6 +130,42 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// The connection's secrets as key log lines (SSLKEYLOGFILE format, one per secret,
+    /// newline-terminated), e.g. for a pcapng Decryption Secrets Block of evidence.
+    pub fn keylog_lines(&self, client_random: &[u8; 32]) -> String {
+        let cr: String = client_random.iter().map(|b| format!("{b:02x}")).collect();
+        let labelled = [
+            ("CLIENT_RANDOM", self.master_secret),
+            ("CLIENT_EARLY_TRAFFIC_SECRET", self.client_early_traffic),
+            ("EARLY_EXPORTER_SECRET", self.early_exporter),
+            (
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                self.client_handshake_traffic,
+            ),
+            (
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                self.server_handshake_traffic,
+            ),
+            ("CLIENT_TRAFFIC_SECRET_0", self.client_traffic_0),
+            ("SERVER_TRAFFIC_SECRET_0", self.server_traffic_0),
+            ("EXPORTER_SECRET", self.exporter),
+        ];
+        let mut out = String::new();
+        for (label, secret) in labelled {
+            if let Some(secret) = secret {
+                let hex: String = secret
+                    .as_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                out.push_str(&format!("{label} {cr} {hex}\n"));
+            }
+        }
+        out
+    }
+}
+
 /// A line of a key log that was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeylogWarning {
@@ -477,5 +513,22 @@ mod tests {
         assert_eq!(w.len(), 1);
         let (log, _) = KeyLog::from_decryption_secrets(SECRETS_TYPE_TLS, &[0xff, 0xfe, 0], "dsb");
         assert!(log.is_empty());
+    }
+
+    #[test]
+    fn keylog_lines_parse_back_to_the_same_secrets() {
+        let cr = [0x11u8; 32];
+        let text = format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {0} {1}\nSERVER_TRAFFIC_SECRET_0 {0} {2}\n",
+            "11".repeat(32),
+            "ab".repeat(32),
+            "cd".repeat(48)
+        );
+        let (log, warnings) = KeyLog::parse(&text, "t");
+        assert!(warnings.is_empty());
+        let lines = log.secrets(&cr).unwrap().keylog_lines(&cr);
+        assert_eq!(lines.lines().count(), 2);
+        let (again, _) = KeyLog::parse(&lines, "again");
+        assert_eq!(again.secrets(&cr), log.secrets(&cr));
     }
 }

@@ -3,13 +3,24 @@
 //! The types here are serialize-only: they are the stable JSON contract (`phonehome/report/v1`)
 //! and carry no behaviour. The pipeline builds a [`Report`]; writers print it.
 
+pub mod diff;
+pub mod html;
+pub mod markdown;
 mod model;
 mod ndjson;
+pub mod parquet;
 mod summary;
 
 pub use model::*;
 pub use ndjson::write_ndjson;
+pub use serde_json;
 pub use summary::{human_bytes, write_summary};
+
+/// The JSON Schema (draft 2020-12) of the report, generated from the types above; the
+/// repository keeps a copy in `docs/report.schema.json` that a test holds equal to it.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
+}
 
 /// Writes the report as one pretty-printed JSON document.
 pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
@@ -48,6 +59,7 @@ pub(crate) mod tests_support {
                 start_time: "2024-01-01T00:00:00.000000Z".into(),
                 duration_ms: 0,
                 ip_data: String::new(),
+                ..Run::default()
             },
             inputs: Vec::new(),
             flows: vec![Flow {
@@ -93,6 +105,7 @@ pub(crate) mod tests_support {
             blind_spots: Vec::new(),
             stats: Stats::default(),
             keylogs: Vec::new(),
+            verdict: Verdict::default(),
         }
     }
 }
@@ -101,6 +114,17 @@ pub(crate) mod tests_support {
 mod tests {
     use super::*;
     use phonehome_capture::Timestamp;
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one() {
+        let committed: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/report.schema.json"))
+                .expect("docs/report.schema.json is JSON");
+        assert!(
+            committed == json_schema(),
+            "docs/report.schema.json is stale: regenerate it with `phonehome schema > docs/report.schema.json`"
+        );
+    }
 
     #[test]
     fn rfc3339_has_microseconds_and_utc() {

@@ -1,12 +1,13 @@
 //! The JSON report contract, `phonehome/report/v1`. Field names are stable: add, never rename.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The schema identifier written at the top of every report.
 pub const SCHEMA: &str = "phonehome/report/v1";
 
 /// A whole report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Report {
     pub schema: &'static str,
     pub run: Run,
@@ -22,10 +23,31 @@ pub struct Report {
     pub stats: Stats,
     /// The key logs used for decryption (their hashes, never the secrets).
     pub keylogs: Vec<Keylog>,
+    /// The decision against the policy given (or "no-policy").
+    pub verdict: Verdict,
+}
+
+/// The outcome of judging the findings against a policy.
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
+pub struct Verdict {
+    /// "pass" (no violation), "fail" (at least one violation) or "no-policy".
+    pub status: &'static str,
+    /// The policy's name (a preset's name, or the file given).
+    pub policy: Option<String>,
+    /// SHA-256 of the policy file's bytes.
+    pub policy_sha256: Option<String>,
+    /// The home jurisdiction (ISO 3166-1 alpha-2) the policy was judged against.
+    pub home: Option<String>,
+    /// Number of policy findings, and of them per severity ("critical", "high", "medium", "low").
+    pub violations: u64,
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
 }
 
 /// One key log: a file given with `--keylog`, or a Decryption Secrets Block of a capture.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Keylog {
     pub source: String,
     /// SHA-256 of the key log's bytes, so a report names the keys it used without holding them.
@@ -37,17 +59,22 @@ pub struct Keylog {
 }
 
 /// The only part of a report that may differ between two runs on the same input.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Run {
     pub version: String,
     pub start_time: String,
     pub duration_ms: u64,
     /// Date and sources of the address data used (bundled, or the user's MaxMind files).
     pub ip_data: String,
+    /// The device profile used (path and SHA-256 of its bytes; the values never appear).
+    pub profile: Option<String>,
+    pub profile_sha256: Option<String>,
+    /// Versions of the data files shipped with phonehome (organisations, services, policies).
+    pub data_versions: Vec<String>,
 }
 
 /// One capture read.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Input {
     pub path: String,
     pub sha256: String,
@@ -59,7 +86,7 @@ pub struct Input {
 }
 
 /// One bidirectional conversation.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Flow {
     pub id: u64,
     pub proto: String,
@@ -119,7 +146,7 @@ pub struct Flow {
 }
 
 /// What TCP reassembly could and could not rebuild, both directions added.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct TcpStats {
     /// Holes in the byte streams: data the capture never showed.
     pub gaps: u64,
@@ -130,7 +157,7 @@ pub struct TcpStats {
     pub capped: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Tls {
     pub sni: Option<String>,
     /// The ClientHello offered Encrypted Client Hello: `sni` is only the outer name.
@@ -150,9 +177,12 @@ pub struct Tls {
     pub cert_sha256: Option<String>,
     /// TLS alerts seen (e.g. "fatal 42 bad_certificate"): typical of certificate pinning.
     pub alerts: Vec<String>,
+    /// The ClientHello's random (hex): the key a key log's lines are filed under, and
+    /// Wireshark's `tls.handshake.random`.
+    pub client_random: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Quic {
     pub sni: Option<String>,
     pub alpn: Vec<String>,
@@ -161,10 +191,12 @@ pub struct Quic {
     /// The server certificate, visible only when the Handshake packets were decrypted.
     pub cert_subject: Option<String>,
     pub cert_sans: Vec<String>,
+    /// The TLS ClientHello's random (hex), as in [`Tls::client_random`].
+    pub client_random: Option<String>,
 }
 
 /// One DNS message.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Dns {
     pub ts: String,
     pub flow: u64,
@@ -179,7 +211,7 @@ pub struct Dns {
     pub answers: Vec<DnsAnswer>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct DnsAnswer {
     pub name: String,
     pub rrtype: String,
@@ -188,7 +220,7 @@ pub struct DnsAnswer {
 }
 
 /// One HTTP request or response.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct Http {
     pub ts: String,
     pub flow: u64,
@@ -219,7 +251,7 @@ pub struct Http {
 }
 
 /// One server, by name (or by address when it has none).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Destination {
     pub name: String,
     pub ips: Vec<String>,
@@ -248,7 +280,7 @@ pub struct Destination {
 }
 
 /// One blind spot of one flow.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, JsonSchema)]
 pub struct BlindSpot {
     pub flow: u64,
     /// "encrypted-dns", "ech", "unnamed".
@@ -257,7 +289,7 @@ pub struct BlindSpot {
 }
 
 /// Whole-run counters.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Stats {
     pub packets: u64,
     pub bytes: u64,
@@ -288,10 +320,15 @@ pub struct Stats {
     pub encrypted_flows: u64,
     pub decrypted_flows: u64,
     pub quic_decrypt_failures: u64,
+    /// Payload bytes of encrypted flows phonehome could not decrypt: never searched for
+    /// personal data.
+    pub not_inspected_bytes: u64,
+    /// Decoding layers (gzip in a payload, base64 blobs, ...) cut short by a size or depth cap.
+    pub decode_capped: u64,
 }
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Finding {
-    /// "personal_data" (later: "policy").
+    /// "personal_data" or "policy".
     pub kind: String,
     pub flow: Option<u64>,
     /// One line for people: what left, how disguised, to whom.
@@ -318,4 +355,20 @@ pub struct Finding {
     pub org: Option<String>,
     pub org_country: Option<String>,
     pub server_country: Option<String>,
+    /// The service recognised at that destination (e.g. "WeChat").
+    pub service: Option<String>,
+    /// A Wireshark display filter selecting the finding's frames (with `input`'s file open).
+    pub display_filter: Option<String>,
+    /// The bytes around the hit, profile values masked unless `--show-values` (text only).
+    pub excerpt: Option<String>,
+    /// The value found, only with `--show-values` (or for pattern findings, masked).
+    pub value: Option<String>,
+    /// How the value was found: "profile" (a seeded value) or a pattern detector's name.
+    pub detector: Option<String>,
+    /// Policy findings: the rule's id, its severity ("critical", "high", "medium", "low"),
+    /// and the indices (into `findings`) and flow ids that triggered it.
+    pub rule: Option<String>,
+    pub severity: Option<&'static str>,
+    pub triggers: Vec<usize>,
+    pub trigger_flows: Vec<u64>,
 }

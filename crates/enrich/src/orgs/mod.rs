@@ -44,7 +44,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// The bundled organisations file.
-const BUNDLED: &str = include_str!("../../../../data/orgs/orgs.toml");
+pub const BUNDLED: &str = include_str!("../../../../data/orgs/orgs.toml");
 
 /// The categories an organisation may carry. Kept closed so that reports can be grouped by them.
 pub const CATEGORIES: &[&str] = &[

@@ -44,7 +44,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// The bundled service rules.
-const BUNDLED: &str = include_str!("../../../../data/orgs/services.toml");
+pub const BUNDLED: &str = include_str!("../../../../data/orgs/services.toml");
 
 /// What is known about one flow, borrowed from the flow's record.
 #[derive(Clone, Copy, Debug, Default)]
