@@ -54,7 +54,30 @@ pub fn json(output: &Output) -> serde_json::Value {
         "phonehome failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("phonehome prints valid JSON")
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("phonehome prints valid JSON");
+    assert_valid(&report);
+    report
+}
+
+/// Checks a JSON report against the schema committed in `docs/report.schema.json`.
+pub fn assert_valid(report: &serde_json::Value) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/report.schema.json"))
+                .expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .take(5)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match its schema: {errors:#?}"
+    );
 }
 
 /// Frame builders: Ethernet + IPv4/IPv6 + TCP/UDP, checksums left zero (phonehome does not

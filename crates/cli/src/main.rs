@@ -23,9 +23,20 @@ struct Cli {
 enum Command {
     /// Read captures and report every destination: flows, DNS, TLS, QUIC and HTTP.
     ///
-    /// Exit status: 0 when the report was written, 2 on a usage error or when no capture
-    /// could be read at all. Damaged captures are read up to the damage and warned about.
+    /// Exit status: 0 when the report was written and no policy rule was broken, 1 when a
+    /// rule of the policy (`--policy`) was broken, 2 on a usage error or when a capture could
+    /// not be read at all. Damaged captures are read up to the damage and warned about.
     Audit(AuditArgs),
+    /// Compare two captures (or two JSON reports): destinations, organisations, countries,
+    /// services and personal data seen in only one of them, with bytes.
+    ///
+    /// Exit status: 0 when nothing differs, 1 when something does, 2 on errors.
+    Diff(DiffArgs),
+    /// Print the JSON Schema of the JSON report (`audit -F json`).
+    Schema,
+    /// List, show or check policies (the rules `audit --policy` judges against).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Write, check or expand a device profile: the values seeded on the test device.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -47,19 +58,90 @@ enum ProfileCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// List the built-in policies.
+    List,
+    /// Print a built-in policy (each is an ordinary policy file to copy and adapt).
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Validate a policy file.
+    Check {
+        #[arg(value_name = "POLICY.toml")]
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// The capture (or JSON report) before the change, e.g. with cloud sync off.
+    #[arg(value_name = "BEFORE")]
+    before: String,
+    /// The capture (or JSON report) after it.
+    #[arg(value_name = "AFTER")]
+    after: String,
+    /// Output: `text` for the terminal or `json`.
+    #[arg(long, short = 'F', value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Write the comparison to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    /// Device profile used when a side is a capture (see `audit --profile`).
+    #[arg(long, value_name = "PROFILE.toml")]
+    profile: Option<std::path::PathBuf>,
+    /// Key log used when a side is a capture (see `audit --keylog`).
+    #[arg(long, value_name = "FILE")]
+    keylog: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+}
+
 #[derive(clap::Args, Debug)]
 struct AuditArgs {
     /// Capture files (pcap, pcapng, optionally .gz/.zst compressed); `-` reads standard input,
     /// e.g. `tcpdump -i wlan0 -w - | phonehome audit -`. Several files are read as one capture.
-    #[arg(required = true, value_name = "CAPTURE")]
+    /// A directory audits each capture in it (and below) on its own: one report per capture
+    /// in the `--output` directory, and a combined summary.
+    #[arg(required = true, value_name = "CAPTURE|DIR")]
     captures: Vec<String>,
     /// Output: `summary` (a table for the terminal), `json` (one report document,
-    /// schema phonehome/report/v1) or `ndjson` (one event per line, like Suricata's eve.json).
+    /// schema phonehome/report/v1), `ndjson` (one event per line, like Suricata's eve.json),
+    /// `html` (one self-contained page with map and diagrams) or `markdown` (for a notice).
     #[arg(long, short = 'F', value_enum, default_value_t = Format::Summary)]
     format: Format,
-    /// Write the report to FILE instead of standard output.
+    /// Write the report to FILE instead of standard output (a directory when auditing a
+    /// directory; default `phonehome-reports`).
     #[arg(long, short, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// Judge the findings against a policy: a built-in one by name (`phonehome policy list`:
+    /// no-pii-abroad, gov-network, ...) or a policy file. Violations exit with status 1.
+    #[arg(long, value_name = "NAME|FILE")]
+    policy: Option<String>,
+    /// The home jurisdiction (ISO 3166-1 alpha-2, e.g. TW) the policy judges "abroad"
+    /// against; overrides the policy's `home`.
+    #[arg(long, value_name = "CC")]
+    home: Option<String>,
+    /// Show the profile's values in the report; by default they are masked as `[imei]`,
+    /// `[phone]`, ... wherever they appear (URIs, DNS names, excerpts).
+    #[arg(long)]
+    show_values: bool,
+    /// Write per finding a pcapng of the packets behind it (with the keys of its decrypted
+    /// connections in a Decryption Secrets Block) into DIR: it opens in Wireshark as is.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<std::path::PathBuf>,
+    /// Also write flows, destinations, DNS, HTTP and findings as Parquet files into DIR
+    /// (one row group per capture), for DuckDB, Spark or Trino.
+    #[arg(long, value_name = "DIR")]
+    parquet: Option<std::path::PathBuf>,
+    /// Captures audited at once when auditing a directory (default: all cores).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    jobs: usize,
     /// Threads in all (default: all cores): from 2 on, one hashes the input beside the reader,
     /// from 3 on, N - 2 workers share the flows. The report is identical for any value.
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
@@ -103,6 +185,21 @@ enum Format {
     Summary,
     Json,
     Ndjson,
+    Html,
+    Markdown,
+}
+
+impl Format {
+    /// File extension of a report in this format (directory audits).
+    const fn extension(self) -> &'static str {
+        match self {
+            Self::Summary => "txt",
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Html => "html",
+            Self::Markdown => "md",
+        }
+    }
 }
 
 /// The version line, with the date of the bundled address data.
@@ -135,7 +232,18 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Audit(args) => audit(args),
+        Command::Diff(args) => diff(args),
         Command::Profile(cmd) => profile(cmd),
+        Command::Policy(cmd) => policy(cmd),
+        Command::Schema => {
+            let mut out = std::io::stdout().lock();
+            phonehome::report::serde_json::to_writer_pretty(
+                &mut out,
+                &phonehome::report::json_schema(),
+            )?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -177,7 +285,57 @@ fn profile(cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
 /// Inputs smaller than this finish before a progress bar would help.
 const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 
-fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+/// What the audits of one run share: the profile, policy, address data and options.
+struct Setup {
+    options: phonehome::Options,
+    policy: Option<LoadedPolicy>,
+    home: Option<String>,
+    profile: Option<(String, String)>,
+}
+
+/// A policy ready to judge with: its name for the report and its file's hash.
+struct LoadedPolicy {
+    policy: phonehome::detect::policy::Policy,
+    name: String,
+    sha256: Option<String>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    phonehome::sha256_hex(bytes)
+}
+
+/// A built-in policy by name, or a policy file.
+fn load_policy(spec: &str) -> anyhow::Result<LoadedPolicy> {
+    use phonehome::detect::policy::Policy;
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
+        if let Some(policy) = Policy::preset(spec) {
+            return Ok(LoadedPolicy {
+                policy,
+                name: spec.to_string(),
+                sha256: Policy::preset_text(spec).map(|t| sha256_hex(t.as_bytes())),
+            });
+        }
+        anyhow::bail!(
+            "no policy file {spec} and no built-in policy of that name (built in: {})",
+            Policy::preset_names().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {spec}: {e}"))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| anyhow::anyhow!("{spec}: a policy file is UTF-8 text"))?;
+    let (policy, warnings) = Policy::parse(&text, spec)?;
+    for w in warnings {
+        eprintln!("phonehome: warning: {w}");
+    }
+    Ok(LoadedPolicy {
+        policy,
+        name: spec.to_string(),
+        sha256: Some(sha256_hex(&bytes)),
+    })
+}
+
+fn setup(args: &AuditArgs) -> anyhow::Result<Setup> {
     let ip_db = if args.geoip.is_some() || args.asn.is_some() {
         let db =
             phonehome::enrich::geo::IpDb::from_mmdb(args.geoip.as_deref(), args.asn.as_deref())?;
@@ -185,18 +343,29 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let detection = match &args.profile {
+    let (detection, profile) = match &args.profile {
         Some(path) => {
             let profile = load_profile(path)?;
             for p in profile.check() {
                 eprintln!("phonehome: warning: {}: {p}", path.display());
             }
-            Some(std::sync::Arc::new(
-                phonehome::Detection::new(&profile).map_err(anyhow::Error::msg)?,
-            ))
+            let bytes = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            (
+                Some(std::sync::Arc::new(
+                    phonehome::Detection::new(&profile).map_err(anyhow::Error::msg)?,
+                )),
+                Some((path.display().to_string(), sha256_hex(&bytes))),
+            )
         }
-        None => None,
+        None => (None, None),
     };
+    let policy = args.policy.as_deref().map(load_policy).transpose()?;
+    if let Some(home) = &args.home {
+        if home.len() != 2 || !home.bytes().all(|b| b.is_ascii_alphabetic()) {
+            anyhow::bail!("--home {home}: expected a two-letter country code such as TW");
+        }
+    }
     let options = phonehome::Options {
         detection,
         ip_db,
@@ -206,7 +375,120 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         max_flows: args.max_flows,
         keylogs: args.keylog.clone(),
         http_bodies: args.http_bodies,
+        show_values: args.show_values,
     };
+    Ok(Setup {
+        options,
+        policy,
+        home: args.home.as_ref().map(|h| h.to_ascii_uppercase()),
+        profile,
+    })
+}
+
+/// Audits one capture (or several read as one) and judges it.
+fn audit_one(
+    captures: &[String],
+    setup: &Setup,
+    progress: &mut dyn FnMut(phonehome::Progress),
+) -> anyhow::Result<phonehome::report::Report> {
+    let mut report = phonehome::audit_with_progress(captures, &setup.options, progress)?;
+    if let Some((path, sha)) = &setup.profile {
+        report.run.profile = Some(path.clone());
+        report.run.profile_sha256 = Some(sha.clone());
+    }
+    if let Some(p) = &setup.policy {
+        phonehome::verdict::judge(
+            &mut report,
+            &p.policy,
+            &p.name,
+            p.sha256.clone(),
+            setup.home.as_deref(),
+        )?;
+    }
+    Ok(report)
+}
+
+fn write_report(
+    report: &phonehome::report::Report,
+    format: Format,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut out = out;
+    match format {
+        Format::Summary => phonehome::report::write_summary(report, &mut out),
+        Format::Json => phonehome::report::write_json(report, &mut out),
+        Format::Ndjson => phonehome::report::write_ndjson(report, &mut out),
+        Format::Html => phonehome::report::html::write_html(report, &mut out),
+        Format::Markdown => phonehome::report::markdown::write_markdown(report, &mut out),
+    }
+}
+
+fn print_warnings(report: &phonehome::report::Report) {
+    for input in &report.inputs {
+        for warning in &input.warnings {
+            eprintln!("phonehome: warning: {warning}");
+        }
+    }
+    for keylog in &report.keylogs {
+        for warning in &keylog.warnings {
+            eprintln!("phonehome: warning: {warning}");
+        }
+    }
+}
+
+fn create(path: &std::path::Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    Ok(std::io::BufWriter::new(
+        std::fs::File::create(path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+    ))
+}
+
+fn write_evidence(
+    report: &phonehome::report::Report,
+    captures: &[String],
+    keylogs: &[String],
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let done = phonehome::evidence::write_evidence(report, captures, keylogs, dir)?;
+    for skipped in &done.skipped {
+        eprintln!("phonehome: evidence: {skipped}");
+    }
+    if done.packets_capped > 0 {
+        eprintln!(
+            "phonehome: evidence: {} packets left out (at most {} per file)",
+            done.packets_capped,
+            phonehome::evidence::MAX_PACKETS
+        );
+    }
+    eprintln!(
+        "phonehome: evidence: {} files written to {}",
+        done.files.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn exit_for(reports: &[&phonehome::report::Report]) -> ExitCode {
+    if reports.iter().any(|r| r.verdict.status == "fail") {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let dirs = args
+        .captures
+        .iter()
+        .filter(|c| std::path::Path::new(c.as_str()).is_dir())
+        .count();
+    if dirs > 0 {
+        if dirs != args.captures.len() {
+            anyhow::bail!("give either capture files or directories, not both");
+        }
+        return audit_dirs(&args);
+    }
+    let setup = setup(&args)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut bar: Option<indicatif::ProgressBar> = None;
     let mut progress = |p: phonehome::Progress| {
@@ -221,32 +503,268 @@ fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(p.bytes);
         }
     };
-    let result = phonehome::audit_with_progress(&args.captures, &options, &mut progress);
+    let result = audit_one(&args.captures, &setup, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let report = result?;
-    for input in &report.inputs {
-        for warning in &input.warnings {
-            eprintln!("phonehome: warning: {warning}");
-        }
-    }
-    for keylog in &report.keylogs {
-        for warning in &keylog.warnings {
-            eprintln!("phonehome: warning: {warning}");
-        }
-    }
+    print_warnings(&report);
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+        Some(path) => Box::new(create(path)?),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    write_report(&report, args.format, &mut out)?;
+    out.flush()?;
+    drop(out);
+    if let Some(dir) = &args.parquet {
+        phonehome::report::parquet::write_parquet(&[&report], dir)?;
+    }
+    if let Some(dir) = &args.evidence {
+        write_evidence(&report, &args.captures, &args.keylog, dir)?;
+    }
+    Ok(exit_for(&[&report]))
+}
+
+/// Capture files under a directory (sorted, recursively; hidden entries skipped).
+fn captures_in(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            captures_in(&path, out)?;
+            continue;
+        }
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let name = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".zst"))
+            .unwrap_or(&name);
+        if [".pcap", ".pcapng", ".cap", ".dmp", ".ntar"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Audits every capture of the directories on its own, `--jobs` at a time.
+fn audit_dirs(args: &AuditArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    for dir in &args.captures {
+        captures_in(std::path::Path::new(dir), &mut files)?;
+    }
+    if files.is_empty() {
+        anyhow::bail!("no capture files (.pcap, .pcapng, .cap, optionally .gz/.zst) found");
+    }
+    let out_dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("phonehome-reports"));
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out_dir.display()))?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let jobs = if args.jobs == 0 { cores } else { args.jobs }.clamp(1, files.len());
+    let mut setup = setup(args)?;
+    if setup.options.threads == 0 {
+        setup.options.threads = (cores / jobs).max(1);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<phonehome::report::Report, String>>>> =
+        std::sync::Mutex::new((0..files.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let capture = vec![file.display().to_string()];
+                let result = audit_one(&capture, &setup, &mut |_| {}).and_then(|report| {
+                    let name = report_name(file, args.format);
+                    let mut out = create(&out_dir.join(name))?;
+                    write_report(&report, args.format, &mut out)?;
+                    out.flush()?;
+                    if let Some(dir) = &args.evidence {
+                        let stem = report_name(file, Format::Summary);
+                        let sub = dir.join(stem.trim_end_matches(".txt"));
+                        write_evidence(&report, &capture, &args.keylog, &sub)?;
+                    }
+                    Ok(report)
+                });
+                if let Ok(mut all) = results.lock() {
+                    all[i] = Some(result.map_err(|e| format!("{e:#}")));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    let mut reports = Vec::new();
+    let mut failed = 0usize;
+    let mut table = String::new();
+    table.push_str(&format!(
+        "{:<40} {:>9} {:>6} {:>6} {:>9} {:>10}  {}\n",
+        "capture", "packets", "flows", "dests", "findings", "violations", "verdict"
+    ));
+    for (file, result) in files.iter().zip(results) {
+        let name = file.display().to_string();
+        match result {
+            Some(Ok(r)) => {
+                print_warnings(&r);
+                let personal = r.findings.iter().filter(|f| f.kind != "policy").count();
+                table.push_str(&format!(
+                    "{:<40} {:>9} {:>6} {:>6} {:>9} {:>10}  {}\n",
+                    name,
+                    r.stats.packets,
+                    r.flows.len(),
+                    r.destinations.len(),
+                    personal,
+                    r.verdict.violations,
+                    r.verdict.status
+                ));
+                reports.push(r);
+            }
+            Some(Err(e)) => {
+                failed += 1;
+                eprintln!("phonehome: {name}: {e}");
+                table.push_str(&format!("{name:<40} unreadable: {e}\n"));
+            }
+            None => failed += 1,
+        }
+    }
+    let violating = reports
+        .iter()
+        .filter(|r| r.verdict.status == "fail")
+        .count();
+    table.push_str(&format!(
+        "{} captures audited, {} unreadable, {} with violations; reports in {}\n",
+        reports.len(),
+        failed,
+        violating,
+        out_dir.display()
+    ));
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(table.as_bytes())?;
+    stdout.flush()?;
+    if let Some(dir) = &args.parquet {
+        let refs: Vec<&phonehome::report::Report> = reports.iter().collect();
+        phonehome::report::parquet::write_parquet(&refs, dir)?;
+    }
+    if failed > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    let refs: Vec<&phonehome::report::Report> = reports.iter().collect();
+    Ok(exit_for(&refs))
+}
+
+/// A report's file name: the capture's path with separators flattened, and the format's
+/// extension, so captures of the same name in different folders do not collide.
+fn report_name(capture: &std::path::Path, format: Format) -> String {
+    let flat: String = capture
+        .to_string_lossy()
+        .trim_start_matches("./")
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!("{flat}.{}", format.extension())
+}
+
+/// One side of a diff: a JSON report as is, or a capture audited now.
+fn diff_side(
+    spec: &str,
+    options: &phonehome::Options,
+) -> anyhow::Result<phonehome::report::serde_json::Value> {
+    let looks_json = spec.ends_with(".json")
+        || std::fs::File::open(spec)
+            .ok()
+            .and_then(|mut f| {
+                let mut first = [0u8; 1];
+                std::io::Read::read(&mut f, &mut first).ok()?;
+                Some(first[0] == b'{')
+            })
+            .unwrap_or(false);
+    if looks_json {
+        let text = std::fs::read_to_string(spec)
+            .map_err(|e| anyhow::anyhow!("cannot read {spec}: {e}"))?;
+        let value: phonehome::report::serde_json::Value =
+            phonehome::report::serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{spec}: not a JSON report: {e}"))?;
+        phonehome::report::diff::check(&value).map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+        return Ok(value);
+    }
+    let report = phonehome::audit(&[spec.to_string()], options)?;
+    print_warnings(&report);
+    Ok(phonehome::report::serde_json::to_value(&report)?)
+}
+
+fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let detection = match &args.profile {
+        Some(path) => Some(std::sync::Arc::new(
+            phonehome::Detection::new(&load_profile(path)?).map_err(anyhow::Error::msg)?,
         )),
+        None => None,
+    };
+    let options = phonehome::Options {
+        detection,
+        keylogs: args.keylog.clone(),
+        ..phonehome::Options::default()
+    };
+    let before = diff_side(&args.before, &options)?;
+    let after = diff_side(&args.after, &options)?;
+    let d = phonehome::report::diff::diff(&before, &after);
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(create(path)?),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match args.format {
-        Format::Summary => phonehome::report::write_summary(&report, &mut out)?,
-        Format::Json => phonehome::report::write_json(&report, &mut out)?,
-        Format::Ndjson => phonehome::report::write_ndjson(&report, &mut out)?,
+        DiffFormat::Text => phonehome::report::diff::write_text(&d, &mut out)?,
+        DiffFormat::Json => phonehome::report::diff::write_json(&d, &mut out)?,
+    }
+    out.flush()?;
+    Ok(if d.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
+    use phonehome::detect::policy::Policy;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        PolicyCommand::List => {
+            for name in Policy::preset_names() {
+                writeln!(out, "{name}")?;
+            }
+        }
+        PolicyCommand::Show { name } => match Policy::preset_text(&name) {
+            Some(text) => out.write_all(text.as_bytes())?,
+            None => anyhow::bail!(
+                "no built-in policy {name} (built in: {})",
+                Policy::preset_names().collect::<Vec<_>>().join(", ")
+            ),
+        },
+        PolicyCommand::Check { file } => {
+            let p = load_policy(&file.display().to_string())?;
+            writeln!(
+                out,
+                "{}: ok ({} rules)",
+                file.display(),
+                p.policy.rules().len()
+            )?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

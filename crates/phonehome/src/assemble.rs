@@ -183,6 +183,7 @@ pub(crate) fn assemble(
             start_time: String::new(),
             duration_ms: 0,
             ip_data: String::new(),
+            ..report::Run::default()
         },
         inputs,
         flows: report_flows,
@@ -193,6 +194,10 @@ pub(crate) fn assemble(
         blind_spots,
         stats,
         keylogs: Vec::new(),
+        verdict: report::Verdict {
+            status: "no-policy",
+            ..report::Verdict::default()
+        },
     }
 }
 
@@ -295,6 +300,7 @@ fn flow_report(
             .iter()
             .map(|&(level, desc)| tls::alert_text(level, desc))
             .collect(),
+        client_random: hello.map(|h| hex::encode(h.random)),
     });
     let quic = quic_hello.map(|(version, h)| report::Quic {
         sni: h.sni.clone(),
@@ -303,6 +309,7 @@ fn flow_report(
         ja4: Some(h.ja4(tls::Transport::Quic)),
         cert_subject: leaf.map(|c| c.subject.clone()),
         cert_sans: leaf.map(|c| c.sans.clone()).unwrap_or_default(),
+        client_random: Some(hex::encode(h.random)),
     });
     let alpn: &[String] = hello
         .map(|h| &h.alpn[..])
@@ -759,11 +766,15 @@ fn findings_report(
                 direction: Some(f.direction.as_str()),
                 ts: Some(rfc3339(f.ts)),
                 input: flow.map(|fl| fl.input),
-                frames: f.frames,
+                frames: f.frames.clone(),
                 server_name,
                 org,
                 org_country,
                 server_country: flow.and_then(|fl| fl.server_country.clone()),
+                service: flow.and_then(|fl| fl.service.clone()),
+                display_filter: crate::evidence::frames_filter(&f.frames),
+                detector: Some("profile".into()),
+                ..report::Finding::default()
             }
         })
         .collect()

@@ -21,11 +21,16 @@ pub use phonehome_wire as wire;
 
 mod assemble;
 mod dissect;
+pub mod evidence;
+mod mask;
 mod pipeline;
 mod records;
 mod shard;
+pub mod verdict;
 
-pub use pipeline::{audit, audit_with_progress, AuditError, Detection, Options, Progress};
+pub use pipeline::{
+    audit, audit_with_progress, sha256_hex, AuditError, Detection, Options, Progress,
+};
 
 /// The device under test, when a capture holds several (`--device`).
 #[derive(Clone, Debug, PartialEq, Eq)]

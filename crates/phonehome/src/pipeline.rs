@@ -44,6 +44,9 @@ pub struct Options {
     pub keylogs: Vec<String>,
     /// Keep HTTP bodies (decoded, up to 64 KiB each) in the report's HTTP records.
     pub http_bodies: bool,
+    /// Leave the profile's values in the report (URIs, DNS names, excerpts...) instead of
+    /// masking them as `[data_type]`.
+    pub show_values: bool,
     /// Address data (country, AS) to use instead of the bundled data, e.g. from MaxMind
     /// databases (`IpDb::from_mmdb`).
     pub ip_db: Option<Arc<IpDb>>,
@@ -161,7 +164,14 @@ pub fn audit_with_progress(
         start_time,
         duration_ms: started.elapsed().as_millis() as u64,
         ip_data: format!("{} ({})", ipdb.data_date(), ipdb.sources()),
+        data_versions: data_versions(),
+        ..report::Run::default()
     };
+    if let Some(d) = options.detection.as_deref() {
+        if !options.show_values {
+            crate::mask::mask_report(&mut report, d);
+        }
+    }
     Ok(report)
 }
 
@@ -211,7 +221,23 @@ fn load_keylogs(paths: &[String]) -> (KeyLog, Vec<KeylogSummary>) {
     (all, summaries)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The bundled data files a report depends on, each named with the SHA-256 of its text.
+pub(crate) fn data_versions() -> Vec<String> {
+    vec![
+        format!(
+            "orgs.toml sha256:{} ({} organisations)",
+            sha256_hex(phonehome_enrich::orgs::BUNDLED.as_bytes()),
+            phonehome_enrich::orgs::OrgDb::bundled().orgs().len()
+        ),
+        format!(
+            "services.toml sha256:{}",
+            sha256_hex(phonehome_enrich::services::BUNDLED.as_bytes())
+        ),
+    ]
+}
+
+/// Lower-case hex SHA-256 of `bytes`, as reports write hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes)
         .iter()

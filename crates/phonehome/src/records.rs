@@ -3,8 +3,10 @@
 
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
+use phonehome_detect::decode::{Expander, Hint};
 use phonehome_detect::findings::{Direction, Seen};
 use phonehome_detect::scanner::StreamScan;
+use phonehome_detect::variants::DataType;
 use phonehome_flow::Side;
 
 use crate::dissect::Ctx;
@@ -121,6 +123,8 @@ pub(crate) struct Sink {
     pub(crate) detection: Option<std::sync::Arc<crate::Detection>>,
     pub(crate) findings: phonehome_detect::findings::Findings,
     hits: Vec<phonehome_detect::scanner::Hit>,
+    /// Undoes encodings (forms, JSON, base64, gzip, protobuf...) before a second search.
+    pub(crate) expander: Expander,
     /// Reused event buffers: no allocation per packet.
     pub(crate) tls_events: Vec<tls::Event>,
     pub(crate) quic_events: Vec<quic::Event>,
@@ -144,20 +148,33 @@ impl Sink {
                 _ => &["http1"],
             };
             if let http::Kind::Request { uri, .. } = &msg.kind {
-                self.scan(ctx, direction, outer, "uri", uri.as_bytes());
+                self.scan(ctx, direction, outer, "uri", Hint::Uri, uri.as_bytes());
             }
+            let mut content_type = None;
             for (name, value) in &msg.headers {
+                let name = name.to_ascii_lowercase();
+                if name == "content-type" {
+                    content_type = std::str::from_utf8(value).ok();
+                }
                 self.scan(
                     ctx,
                     direction,
                     outer,
-                    &format!("header:{}", name.to_ascii_lowercase()),
+                    &format!("header:{name}"),
+                    Hint::Header { name: &name },
                     value,
                 );
             }
             let mut body_layers: Vec<&str> = outer.to_vec();
             body_layers.extend(msg.encodings.iter().map(String::as_str));
-            self.scan(ctx, direction, &body_layers, "body", &msg.body);
+            self.scan(
+                ctx,
+                direction,
+                &body_layers,
+                "body",
+                Hint::Body { content_type },
+                &msg.body,
+            );
         }
         self.http.push(record);
     }
@@ -183,6 +200,23 @@ impl Sink {
         self.hits.clear();
         scans[i].feed(bytes, offset, &mut self.hits);
         self.record_hits(ctx, &d, side, &[layer]);
+        // Encoded data inside the stream (a base64 blob, a gzip member, WebSocket frames) is
+        // decoded chunk by chunk: what a chunk boundary cuts is only found in clear.
+        let direction = if side == ctx.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        };
+        let mut found = Vec::new();
+        self.expand_and_scan(
+            ctx,
+            &d,
+            direction,
+            &[layer],
+            Hint::Payload,
+            bytes,
+            &mut found,
+        );
     }
 
     /// The end of a flow: matches still waiting for a following byte are settled.
@@ -204,7 +238,7 @@ impl Sink {
         } else {
             Direction::ServerToClient
         };
-        self.scan(ctx, direction, &["udp"], "payload", payload);
+        self.scan(ctx, direction, &["udp"], "payload", Hint::Payload, payload);
     }
 
     fn record_hits(&mut self, ctx: &Ctx<'_>, d: &crate::Detection, side: Side, layers: &[&str]) {
@@ -239,17 +273,22 @@ impl Sink {
                 Direction::ClientToServer,
                 &["dns"],
                 "query",
+                Hint::DnsName,
                 q.name.as_bytes(),
             );
         }
     }
 
+    /// Searches one buffer, then every view of it the expander decodes; a value found in the
+    /// buffer itself is not reported again from a decoded view of it.
+    #[allow(clippy::too_many_arguments)]
     fn scan(
         &mut self,
         ctx: &Ctx<'_>,
         direction: Direction,
         outer: &[&str],
         part: &str,
+        hint: Hint<'_>,
         bytes: &[u8],
     ) {
         let Some(d) = self.detection.clone() else {
@@ -258,6 +297,47 @@ impl Sink {
         if bytes.is_empty() {
             return;
         }
+        let mut layers: Vec<&str> = outer.to_vec();
+        layers.push(part);
+        let mut found: Vec<(DataType, String)> = Vec::new();
+        self.scan_view(ctx, &d, direction, &layers, bytes, &mut found);
+        self.expand_and_scan(ctx, &d, direction, &layers, hint, bytes, &mut found);
+    }
+
+    /// Scans every decoded view of `bytes` (not `bytes` itself).
+    #[allow(clippy::too_many_arguments)]
+    fn expand_and_scan(
+        &mut self,
+        ctx: &Ctx<'_>,
+        d: &crate::Detection,
+        direction: Direction,
+        layers: &[&str],
+        hint: Hint<'_>,
+        bytes: &[u8],
+        found: &mut Vec<(DataType, String)>,
+    ) {
+        let mut expander = std::mem::take(&mut self.expander);
+        let mut all: Vec<&str> = Vec::with_capacity(layers.len() + 4);
+        expander.expand(hint, bytes, &mut |inner, view| {
+            all.clear();
+            all.extend_from_slice(layers);
+            all.extend_from_slice(inner);
+            self.scan_view(ctx, d, direction, &all, view, found);
+        });
+        self.expander = expander;
+    }
+
+    /// Records the hits of one buffer under `layers`, skipping values in `found` and adding
+    /// the new ones to it.
+    fn scan_view(
+        &mut self,
+        ctx: &Ctx<'_>,
+        d: &crate::Detection,
+        direction: Direction,
+        layers: &[&str],
+        bytes: &[u8],
+        found: &mut Vec<(DataType, String)>,
+    ) {
         let mut stream = d.scanner.stream();
         self.hits.clear();
         stream.feed(bytes, 0, &mut self.hits);
@@ -265,8 +345,6 @@ impl Sink {
         if self.hits.is_empty() {
             return;
         }
-        let mut layers: Vec<&str> = outer.to_vec();
-        layers.push(part);
         let seen = Seen {
             flow: ctx.flow,
             direction,
@@ -274,28 +352,39 @@ impl Sink {
             frame: ctx.frame,
         };
         let hits = std::mem::take(&mut self.hits);
+        let value_of = |h: &phonehome_detect::scanner::Hit| {
+            d.variants
+                .get(h.variant)
+                .map(|v| (v.data_type, v.label.as_str()))
+        };
         // One value matched by several of its forms at one place (the URL form "%2B8869..."
         // holds the bare "8869..."): only the widest match is the finding.
-        let same_value = |a: &phonehome_detect::scanner::Hit,
-                          b: &phonehome_detect::scanner::Hit| {
-            match (d.variants.get(a.variant), d.variants.get(b.variant)) {
-                (Some(x), Some(y)) => x.data_type == y.data_type && x.label == y.label,
-                _ => false,
-            }
-        };
         let end = |h: &phonehome_detect::scanner::Hit| h.offset.saturating_add(u64::from(h.len));
+        let mut new_values: Vec<(DataType, String)> = Vec::new();
         for (i, hit) in hits.iter().enumerate() {
+            let Some(value) = value_of(hit) else {
+                continue;
+            };
+            if found.iter().any(|(t, l)| (*t, l.as_str()) == value) {
+                continue;
+            }
             let inside = hits.iter().enumerate().any(|(j, o)| {
                 j != i
-                    && same_value(hit, o)
+                    && value_of(o) == Some(value)
                     && o.offset <= hit.offset
                     && end(o) >= end(hit)
                     && (o.len > hit.len || j < i)
             });
             if !inside {
-                self.findings.record(&d.variants, hit, seen, &layers);
+                self.findings.record(&d.variants, hit, seen, layers);
+                if !new_values.iter().any(|(t, l)| (*t, l.as_str()) == value) {
+                    new_values.push((value.0, value.1.to_string()));
+                }
             }
         }
+        found.extend(new_values);
+        self.hits = hits;
+        self.hits.clear();
     }
 }
 
