@@ -274,7 +274,7 @@ impl PcapngBuilder {
 
     fn block(&mut self, kind: u32, body: &[u8]) {
         let mut padded = body.to_vec();
-        while padded.len() % 4 != 0 {
+        while !padded.len().is_multiple_of(4) {
             padded.push(0);
         }
         let len = 12 + padded.len() as u32;
@@ -307,7 +307,7 @@ impl PcapngBuilder {
         body.extend_from_slice(&2u16.to_le_bytes());
         body.extend_from_slice(&(name.len() as u16).to_le_bytes());
         body.extend_from_slice(name.as_bytes());
-        while body.len() % 4 != 0 {
+        while !body.len().is_multiple_of(4) {
             body.push(0);
         }
         body.extend_from_slice(&[0, 0, 0, 0]);

@@ -215,7 +215,7 @@ fn slot<'a>(secrets: &'a mut Secrets, label: &str) -> Option<&'a mut Option<Secr
 /// odd length or overflow.
 fn unhex(s: &str, out: &mut [u8]) -> Option<usize> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 || b.len() / 2 > out.len() {
+    if !b.len().is_multiple_of(2) || b.len() / 2 > out.len() {
         return None;
     }
     for (i, pair) in b.chunks_exact(2).enumerate() {

@@ -96,6 +96,26 @@ struct DiffArgs {
     keylog: Vec<String>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Patterns {
+    Auto,
+    On,
+    Off,
+}
+
+/// The pattern detectors, when `choice` (and whether a profile is given) asks for them.
+fn patterns(
+    choice: Patterns,
+    profile: bool,
+) -> Option<std::sync::Arc<phonehome::detect::patterns::Detectors>> {
+    let on = match choice {
+        Patterns::On => true,
+        Patterns::Off => false,
+        Patterns::Auto => !profile,
+    };
+    on.then(|| std::sync::Arc::new(phonehome::detect::patterns::Detectors::new()))
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DiffFormat {
     Text,
@@ -166,6 +186,11 @@ struct AuditArgs {
     /// contacts, SMS, location...) in what the device sent, in any common encoding.
     #[arg(long, value_name = "PROFILE.toml")]
     profile: Option<std::path::PathBuf>,
+    /// Pattern detectors (Luhn-valid IMEIs, phone numbers, emails, MACs, coordinates,
+    /// identifiers under well-known keys such as imsi or oaid) in HTTP messages and DNS names:
+    /// `auto` runs them when no profile is given.
+    #[arg(long, value_enum, default_value_t = Patterns::Auto)]
+    patterns: Patterns,
     /// Put HTTP bodies (decoded, up to 64 KiB each) into the HTTP records of the report.
     #[arg(long)]
     http_bodies: bool,
@@ -367,6 +392,7 @@ fn setup(args: &AuditArgs) -> anyhow::Result<Setup> {
         }
     }
     let options = phonehome::Options {
+        patterns: patterns(args.patterns, detection.is_some()),
         detection,
         ip_db,
         threads: args.threads,
@@ -717,6 +743,7 @@ fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let options = phonehome::Options {
+        patterns: patterns(Patterns::Auto, detection.is_some()),
         detection,
         keylogs: args.keylog.clone(),
         ..phonehome::Options::default()

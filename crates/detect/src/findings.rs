@@ -93,6 +93,12 @@ pub struct Finding {
     /// For a pattern finding, the value in its normal form, for the report to mask or show;
     /// profile findings never carry the value.
     pub value: Option<String>,
+    /// The bytes around the first hit, printable, the hit itself replaced by `[data_type]`
+    /// (set by the caller, which holds the bytes).
+    pub excerpt: Option<String>,
+    /// For a hit inside a DNS query name: the zone queried (its registrable domain), whose
+    /// servers receive the name whatever resolver carries it.
+    pub zone: Option<String>,
 }
 
 /// What makes two pattern hits one finding.
@@ -113,11 +119,16 @@ impl Findings {
         Self::default()
     }
 
-    /// Records one hit found under `layers` (outermost first).
-    pub fn record(&mut self, variants: &Variants, hit: &Hit, seen: Seen, layers: &[&str]) {
-        let Some(v) = variants.get(hit.variant) else {
-            return;
-        };
+    /// Records one hit found under `layers` (outermost first); returns the finding when the
+    /// hit started a new one, for the caller to add what it knows (excerpt, zone).
+    pub fn record(
+        &mut self,
+        variants: &Variants,
+        hit: &Hit,
+        seen: Seen,
+        layers: &[&str],
+    ) -> Option<&mut Finding> {
+        let v = variants.get(hit.variant)?;
         let layers: Vec<String> = layers.iter().map(|s| (*s).to_owned()).collect();
         let key = (seen.flow, hit.variant, layers);
         if let Some(&i) = self.index.get(&key) {
@@ -127,11 +138,11 @@ impl Findings {
                     f.frames.push(seen.frame);
                 }
             }
-            return;
+            return None;
         }
         if self.list.len() >= MAX_FINDINGS {
             self.dropped = self.dropped.saturating_add(1);
-            return;
+            return None;
         }
         self.index.insert(key.clone(), self.list.len());
         self.list.push(Finding {
@@ -152,14 +163,22 @@ impl Findings {
             detector: PROFILE_DETECTOR,
             key: None,
             value: None,
+            excerpt: None,
+            zone: None,
         });
+        self.list.last_mut()
     }
 
     /// Records one pattern hit found under `layers` (outermost first). Hits of one flow with
     /// the same data type, detector, key and value are one finding with a count; the layers,
     /// time and confidence are the first hit's. `hit.offset` is taken as the stream offset:
     /// callers that scanned a piece of the stream add the piece's own offset first.
-    pub fn record_pattern(&mut self, hit: &PatternHit, seen: Seen, layers: &[&str]) {
+    pub fn record_pattern(
+        &mut self,
+        hit: &PatternHit,
+        seen: Seen,
+        layers: &[&str],
+    ) -> Option<&mut Finding> {
         let key: PatternKey = (
             seen.flow,
             hit.data_type,
@@ -176,11 +195,11 @@ impl Findings {
                 // The surest sighting speaks for the finding.
                 f.confidence = f.confidence.max(hit.confidence);
             }
-            return;
+            return None;
         }
         if self.list.len() >= MAX_FINDINGS {
             self.dropped = self.dropped.saturating_add(1);
-            return;
+            return None;
         }
         self.patterns.insert(key, self.list.len());
         self.list.push(Finding {
@@ -201,7 +220,10 @@ impl Findings {
             detector: hit.detector,
             key: hit.key.clone(),
             value: Some(hit.value.clone()),
+            excerpt: None,
+            zone: None,
         });
+        self.list.last_mut()
     }
 
     pub fn len(&self) -> usize {
@@ -220,6 +242,70 @@ impl Findings {
         });
         list
     }
+}
+
+/// Bytes of context kept on each side of a hit in an excerpt.
+pub const EXCERPT_CONTEXT: usize = 32;
+
+/// The bytes around `bytes[start..start + len]`, the hit itself replaced by `[label]`:
+/// printable ASCII kept, anything else shown as `.`, so an excerpt is one safe line of text.
+/// Out-of-range positions are clamped (a hit that began in an earlier chunk of a stream).
+pub fn excerpt(bytes: &[u8], start: usize, len: usize, label: &str) -> String {
+    excerpt_masking(bytes, start, len, &[(start, len, label)])
+}
+
+/// Like [`excerpt`], every span of `mask` (start, length, label) that falls in the window
+/// also replaced by its label: other values found in the same bytes stay hidden too.
+pub fn excerpt_masking(
+    bytes: &[u8],
+    start: usize,
+    len: usize,
+    mask: &[(usize, usize, &str)],
+) -> String {
+    let start = start.min(bytes.len());
+    let end = start.saturating_add(len).min(bytes.len());
+    let from = start.saturating_sub(EXCERPT_CONTEXT);
+    let to = end.saturating_add(EXCERPT_CONTEXT).min(bytes.len());
+    let mut spans: Vec<(usize, usize, &str)> = mask
+        .iter()
+        .map(|&(s, l, t)| (s.min(bytes.len()), s.saturating_add(l).min(bytes.len()), t))
+        .filter(|&(s, e, _)| (s < to && e > from) || (s == e && s == start))
+        .collect();
+    spans.sort_unstable();
+    let mut out = String::with_capacity(to - from + 16);
+    let mut at = from;
+    let mut next = spans.iter().peekable();
+    while at < to {
+        while next.peek().is_some_and(|&&(s, e, _)| e <= at && s != e) {
+            next.next();
+        }
+        if let Some(&&(s, e, label)) = next.peek() {
+            if s <= at {
+                out.push('[');
+                out.push_str(label);
+                out.push(']');
+                if e > s {
+                    at = e.min(to).max(at + 1);
+                }
+                next.next();
+                continue;
+            }
+        }
+        let c = bytes[at];
+        out.push(if c == b' ' || c.is_ascii_graphic() {
+            char::from(c)
+        } else {
+            '.'
+        });
+        at += 1;
+    }
+    // A hit clamped to the very end (it began past the bytes kept) is still named.
+    for &(_, _, label) in next.filter(|&&(s, e, _)| s == e && s >= at) {
+        out.push('[');
+        out.push_str(label);
+        out.push(']');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -429,5 +515,27 @@ mod tests {
             f.record(&v, &hit, seen(flow, 1), &[]);
         }
         assert_eq!((f.len(), f.dropped), (MAX_FINDINGS, 10));
+    }
+
+    #[test]
+    fn an_excerpt_hides_the_hit_and_keeps_printable_context() {
+        let bytes = b"\x01GET /a?imei=356938035643809&x=1\r\n";
+        let start = 13;
+        assert_eq!(&bytes[start..start + 15], b"356938035643809");
+        assert_eq!(
+            excerpt(bytes, start, 15, "imei"),
+            ".GET /a?imei=[imei]&x=1.."
+        );
+        let long = [b'a'; 100];
+        let e = excerpt(&long, 50, 4, "phone");
+        assert_eq!(e.len(), 2 * EXCERPT_CONTEXT + "[phone]".len());
+        // Positions past the end are clamped, never a panic.
+        assert_eq!(excerpt(b"abc", 10, 5, "x"), "abc[x]");
+        // Other values in the window are hidden as well, overlapping spans once.
+        let b = b"imei=111&mac=22:33&id=444";
+        assert_eq!(
+            excerpt_masking(b, 5, 3, &[(5, 3, "imei"), (13, 5, "mac"), (14, 2, "x")]),
+            "imei=[imei]&mac=[mac]&id=444"
+        );
     }
 }

@@ -83,6 +83,9 @@ pub(crate) fn assemble(
         stats.fragments_dropped += out.fragments_dropped;
         stats.flows_evicted_full += out.evicted_full;
         stats.reassembly_cap_hits += out.budget_hits;
+        let decoded = out.sink.expander.stats();
+        stats.decode_capped += decoded.capped;
+        stats.decompression_bombs += decoded.bombs;
     }
 
     flows.sort_by(|a, b| {
@@ -138,8 +141,7 @@ pub(crate) fn assemble(
             &mut blind_spots,
             keys_given,
             bodies,
-            &mut stats.encrypted_flows,
-            &mut stats.decrypted_flows,
+            &mut stats,
         );
         attribute(&mut flow, f, user_agents.get(&f.handle).copied(), ipdb);
         if let Some(t) = &flow.tcp {
@@ -248,8 +250,7 @@ fn flow_report(
     blind_spots: &mut Vec<report::BlindSpot>,
     keys_given: bool,
     encrypted_bodies: &[String],
-    encrypted_count: &mut u64,
-    decrypted_count: &mut u64,
+    stats: &mut report::Stats,
 ) -> report::Flow {
     let info = &f.info;
     let hello = info.client_hello.as_deref();
@@ -273,8 +274,11 @@ fn flow_report(
     let encrypted = matches!(info.app_proto, Some("tls" | "quic"));
     let (decrypted, not_decrypted) = decryption_state(info, encrypted, keys_given);
     if encrypted {
-        *encrypted_count += 1;
-        *decrypted_count += u64::from(decrypted);
+        stats.encrypted_flows += 1;
+        stats.decrypted_flows += u64::from(decrypted);
+        if !decrypted {
+            stats.not_inspected_bytes += info.payload_bytes;
+        }
     }
     let server_hello = info.server_hello.as_deref();
     let tls = (hello.is_some()
@@ -726,9 +730,25 @@ fn findings_report(
     list.into_iter()
         .map(|(id, f)| {
             let flow = by_id.get(&id).copied();
-            let server_name = flow.and_then(|fl| fl.server_name.clone());
-            let org = flow.and_then(|fl| fl.org.clone());
-            let org_country = flow.and_then(|fl| fl.org_country.clone());
+            // A value inside a DNS query name goes to the queried zone's servers, whatever
+            // resolver carried it: the zone's owner is the recipient.
+            let (server_name, org, org_country, server_country) = match &f.zone {
+                Some(zone) => {
+                    let owner = OrgDb::bundled().lookup(zone);
+                    (
+                        Some(zone.clone()),
+                        owner.as_ref().map(|m| m.org.name.clone()),
+                        owner.as_ref().map(|m| m.org.country.clone()),
+                        None,
+                    )
+                }
+                None => (
+                    flow.and_then(|fl| fl.server_name.clone()),
+                    flow.and_then(|fl| fl.org.clone()),
+                    flow.and_then(|fl| fl.org_country.clone()),
+                    flow.and_then(|fl| fl.server_country.clone()),
+                ),
+            };
             let encoding = if f.encoding.is_empty() {
                 String::new()
             } else {
@@ -770,10 +790,12 @@ fn findings_report(
                 server_name,
                 org,
                 org_country,
-                server_country: flow.and_then(|fl| fl.server_country.clone()),
+                server_country,
                 service: flow.and_then(|fl| fl.service.clone()),
                 display_filter: crate::evidence::frames_filter(&f.frames),
-                detector: Some("profile".into()),
+                detector: Some(f.detector.into()),
+                excerpt: f.excerpt.clone(),
+                value: f.value.clone(),
                 ..report::Finding::default()
             }
         })

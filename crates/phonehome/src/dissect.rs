@@ -609,6 +609,7 @@ impl UdpApp {
             return;
         }
         info.has_payload = true;
+        info.payload_bytes = info.payload_bytes.saturating_add(payload.len() as u64);
         if let Self::Pending | Self::Undecided(_) = self {
             let tries = match self {
                 Self::Undecided(n) => *n,

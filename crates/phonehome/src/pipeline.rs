@@ -52,6 +52,9 @@ pub struct Options {
     pub ip_db: Option<Arc<IpDb>>,
     /// The device profile's values to look for (`--profile`).
     pub detection: Option<Arc<Detection>>,
+    /// Pattern detectors (IMEIs, phone numbers, emails, coordinates, MACs, identifiers under
+    /// well-known keys) run over HTTP messages and DNS names, with or without a profile.
+    pub patterns: Option<Arc<phonehome_detect::patterns::Detectors>>,
 }
 
 /// What personal-data detection looks for: a device profile's values, expanded into every
@@ -167,9 +170,16 @@ pub fn audit_with_progress(
         data_versions: data_versions(),
         ..report::Run::default()
     };
-    if let Some(d) = options.detection.as_deref() {
-        if !options.show_values {
+    if !options.show_values {
+        if let Some(d) = options.detection.as_deref() {
             crate::mask::mask_report(&mut report, d);
+        }
+        // What the pattern detectors found is masked in its own finding: the value goes,
+        // the excerpt already shows `[data_type]` in its place.
+        for f in &mut report.findings {
+            if let (Some(_), Some(t)) = (&f.value, f.data_type) {
+                f.value = Some(format!("[{t}]"));
+            }
         }
     }
     Ok(report)
@@ -268,6 +278,7 @@ fn shard_config(index: usize, shards: usize, options: &Options, keys: &Arc<KeyLo
         keys: Arc::clone(keys),
         http_bodies: options.http_bodies,
         detection: options.detection.clone(),
+        patterns: options.patterns.clone(),
     }
 }
 

@@ -4,7 +4,8 @@
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_detect::decode::{Expander, Hint};
-use phonehome_detect::findings::{Direction, Seen};
+use phonehome_detect::findings::{excerpt, excerpt_masking, Direction, Seen};
+use phonehome_detect::patterns::{Context, Detectors, PatternHit};
 use phonehome_detect::scanner::StreamScan;
 use phonehome_detect::variants::DataType;
 use phonehome_flow::Side;
@@ -23,6 +24,8 @@ pub(crate) struct FlowInfo {
     /// The side whose application messages show it is the client.
     pub(crate) app_client: Option<Side>,
     pub(crate) has_payload: bool,
+    /// Payload bytes of both sides as captured (TCP retransmissions included).
+    pub(crate) payload_bytes: u64,
     pub(crate) client_hello: Option<Box<tls::ClientHello>>,
     pub(crate) server_hello: Option<Box<tls::ServerHello>>,
     pub(crate) leaf: Option<Box<tls::Certificate>>,
@@ -122,7 +125,12 @@ pub(crate) struct Sink {
     /// Personal-data detection, when a profile was given, and what it found.
     pub(crate) detection: Option<std::sync::Arc<crate::Detection>>,
     pub(crate) findings: phonehome_detect::findings::Findings,
+    /// Pattern detectors (identifiers known by their shape or key), when turned on.
+    pub(crate) patterns: Option<std::sync::Arc<Detectors>>,
     hits: Vec<phonehome_detect::scanner::Hit>,
+    pattern_hits: Vec<PatternHit>,
+    /// The registrable domain of the DNS name being searched, if any.
+    zone: Option<String>,
     /// Undoes encodings (forms, JSON, base64, gzip, protobuf...) before a second search.
     pub(crate) expander: Expander,
     /// Reused event buffers: no allocation per packet.
@@ -134,7 +142,7 @@ impl Sink {
     /// Keeps an HTTP record, and searches the message (target, header values, decoded body)
     /// for the profile's values.
     pub(crate) fn push_http(&mut self, ctx: &Ctx<'_>, msg: &http::Message, record: HttpRecord) {
-        if self.detection.is_some() {
+        if self.detecting() {
             let direction = if record.request {
                 Direction::ClientToServer
             } else {
@@ -199,7 +207,7 @@ impl Sink {
         info.scanned[i] = offset.saturating_add(bytes.len() as u64);
         self.hits.clear();
         scans[i].feed(bytes, offset, &mut self.hits);
-        self.record_hits(ctx, &d, side, &[layer]);
+        self.record_hits(ctx, &d, side, &[layer], Some((bytes, offset)));
         // Encoded data inside the stream (a base64 blob, a gzip member, WebSocket frames) is
         // decoded chunk by chunk: what a chunk boundary cuts is only found in clear.
         let direction = if side == ctx.client {
@@ -207,10 +215,10 @@ impl Sink {
         } else {
             Direction::ServerToClient
         };
-        let mut found = Vec::new();
+        let mut found = Found::default();
         self.expand_and_scan(
             ctx,
-            &d,
+            Some(&d),
             direction,
             &[layer],
             Hint::Payload,
@@ -227,7 +235,7 @@ impl Sink {
         for side in [Side::A, Side::B] {
             self.hits.clear();
             scans[side.index()].finish(&mut self.hits);
-            self.record_hits(ctx, &d, side, &["tcp"]);
+            self.record_hits(ctx, &d, side, &["tcp"], None);
         }
     }
 
@@ -241,7 +249,16 @@ impl Sink {
         self.scan(ctx, direction, &["udp"], "payload", Hint::Payload, payload);
     }
 
-    fn record_hits(&mut self, ctx: &Ctx<'_>, d: &crate::Detection, side: Side, layers: &[&str]) {
+    /// Records the stream scanner's hits; `chunk` is the piece of stream just fed and its
+    /// offset, for the excerpt (none when a flow ends).
+    fn record_hits(
+        &mut self,
+        ctx: &Ctx<'_>,
+        d: &crate::Detection,
+        side: Side,
+        layers: &[&str],
+        chunk: Option<(&[u8], u64)>,
+    ) {
         if self.hits.is_empty() {
             return;
         }
@@ -257,17 +274,31 @@ impl Sink {
             frame: ctx.frame,
         };
         for hit in std::mem::take(&mut self.hits) {
-            self.findings.record(&d.variants, &hit, seen, layers);
+            let label = d.variants.get(hit.variant).map(|v| v.data_type.as_str());
+            if let Some(f) = self.findings.record(&d.variants, &hit, seen, layers) {
+                if let (Some((bytes, offset)), Some(label)) = (chunk, label) {
+                    // A hit that began in an earlier chunk starts at this chunk's first byte.
+                    let start = usize::try_from(hit.offset.saturating_sub(offset)).unwrap_or(0);
+                    let end = usize::try_from(
+                        hit.offset
+                            .saturating_add(u64::from(hit.len))
+                            .saturating_sub(offset),
+                    )
+                    .unwrap_or(0);
+                    f.excerpt = Some(excerpt(bytes, start, end - start, label));
+                }
+            }
         }
     }
 
     /// Searches a DNS message's question names (a leak inside a name is sent to the zone's
     /// servers, whatever resolver carries it).
     pub(crate) fn scan_dns(&mut self, ctx: &Ctx<'_>, msg: &dns::Message) {
-        if self.detection.is_none() || msg.response {
+        if !self.detecting() || msg.response {
             return;
         }
         for q in &msg.questions {
+            self.zone = phonehome_enrich::orgs::registrable(&q.name).map(str::to_ascii_lowercase);
             self.scan(
                 ctx,
                 Direction::ClientToServer,
@@ -276,7 +307,13 @@ impl Sink {
                 Hint::DnsName,
                 q.name.as_bytes(),
             );
+            self.zone = None;
         }
+    }
+
+    /// Whether anything searches messages: a profile or the pattern detectors.
+    fn detecting(&self) -> bool {
+        self.detection.is_some() || self.patterns.is_some()
     }
 
     /// Searches one buffer, then every view of it the expander decodes; a value found in the
@@ -291,17 +328,32 @@ impl Sink {
         hint: Hint<'_>,
         bytes: &[u8],
     ) {
-        let Some(d) = self.detection.clone() else {
-            return;
-        };
-        if bytes.is_empty() {
+        if bytes.is_empty() || !self.detecting() {
             return;
         }
+        let d = self.detection.clone();
         let mut layers: Vec<&str> = outer.to_vec();
         layers.push(part);
-        let mut found: Vec<(DataType, String)> = Vec::new();
-        self.scan_view(ctx, &d, direction, &layers, bytes, &mut found);
-        self.expand_and_scan(ctx, &d, direction, &layers, hint, bytes, &mut found);
+        let mut found = Found::default();
+        let context = pattern_context(hint, &[]);
+        self.scan_view(
+            ctx,
+            d.as_deref(),
+            direction,
+            &layers,
+            context,
+            bytes,
+            &mut found,
+        );
+        self.expand_and_scan(
+            ctx,
+            d.as_deref(),
+            direction,
+            &layers,
+            hint,
+            bytes,
+            &mut found,
+        );
     }
 
     /// Scans every decoded view of `bytes` (not `bytes` itself).
@@ -309,12 +361,12 @@ impl Sink {
     fn expand_and_scan(
         &mut self,
         ctx: &Ctx<'_>,
-        d: &crate::Detection,
+        d: Option<&crate::Detection>,
         direction: Direction,
         layers: &[&str],
         hint: Hint<'_>,
         bytes: &[u8],
-        found: &mut Vec<(DataType, String)>,
+        found: &mut Found,
     ) {
         let mut expander = std::mem::take(&mut self.expander);
         let mut all: Vec<&str> = Vec::with_capacity(layers.len() + 4);
@@ -322,21 +374,70 @@ impl Sink {
             all.clear();
             all.extend_from_slice(layers);
             all.extend_from_slice(inner);
-            self.scan_view(ctx, d, direction, &all, view, found);
+            let context = pattern_context(hint, inner);
+            self.scan_view(ctx, d, direction, &all, context, view, found);
         });
         self.expander = expander;
     }
 
     /// Records the hits of one buffer under `layers`, skipping values in `found` and adding
-    /// the new ones to it.
+    /// the new ones to it: the profile's values, then (with a `context`) the pattern detectors'.
+    #[allow(clippy::too_many_arguments)]
     fn scan_view(
         &mut self,
         ctx: &Ctx<'_>,
-        d: &crate::Detection,
+        d: Option<&crate::Detection>,
         direction: Direction,
         layers: &[&str],
+        context: Option<Context<'_>>,
         bytes: &[u8],
-        found: &mut Vec<(DataType, String)>,
+        found: &mut Found,
+    ) {
+        let seen = Seen {
+            flow: ctx.flow,
+            direction,
+            ts: ctx.ts,
+            frame: ctx.frame,
+        };
+        if let Some(d) = d {
+            self.scan_profile(d, seen, layers, bytes, found);
+        }
+        if let (Some(p), Some(context)) = (self.patterns.clone(), context) {
+            let mut hits = std::mem::take(&mut self.pattern_hits);
+            hits.clear();
+            p.find(context, bytes, &mut hits);
+            let spans: Vec<(usize, usize, &str)> = hits
+                .iter()
+                .map(|h| (h.offset, h.len, h.data_type.as_str()))
+                .collect();
+            for hit in &hits {
+                let key = (
+                    hit.data_type,
+                    hit.detector,
+                    hit.key.clone(),
+                    hit.value.clone(),
+                );
+                if found.patterns.contains(&key) {
+                    continue;
+                }
+                found.patterns.push(key);
+                let zone = self.zone.clone();
+                if let Some(f) = self.findings.record_pattern(hit, seen, layers) {
+                    f.excerpt = Some(excerpt_masking(bytes, hit.offset, hit.len, &spans));
+                    f.zone = zone;
+                }
+            }
+            self.pattern_hits = hits;
+        }
+    }
+
+    fn scan_profile(
+        &mut self,
+        d: &crate::Detection,
+        seen: Seen,
+        layers: &[&str],
+        bytes: &[u8],
+        found: &mut Found,
     ) {
         let mut stream = d.scanner.stream();
         self.hits.clear();
@@ -345,12 +446,6 @@ impl Sink {
         if self.hits.is_empty() {
             return;
         }
-        let seen = Seen {
-            flow: ctx.flow,
-            direction,
-            ts: ctx.ts,
-            frame: ctx.frame,
-        };
         let hits = std::mem::take(&mut self.hits);
         let value_of = |h: &phonehome_detect::scanner::Hit| {
             d.variants
@@ -365,7 +460,7 @@ impl Sink {
             let Some(value) = value_of(hit) else {
                 continue;
             };
-            if found.iter().any(|(t, l)| (*t, l.as_str()) == value) {
+            if found.values.iter().any(|(t, l)| (*t, l.as_str()) == value) {
                 continue;
             }
             let inside = hits.iter().enumerate().any(|(j, o)| {
@@ -376,15 +471,48 @@ impl Sink {
                     && (o.len > hit.len || j < i)
             });
             if !inside {
-                self.findings.record(&d.variants, hit, seen, layers);
+                let zone = self.zone.clone();
+                if let Some(f) = self.findings.record(&d.variants, hit, seen, layers) {
+                    let start = usize::try_from(hit.offset).unwrap_or(usize::MAX);
+                    f.excerpt = Some(excerpt(bytes, start, hit.len as usize, value.0.as_str()));
+                    f.zone = zone;
+                }
                 if !new_values.iter().any(|(t, l)| (*t, l.as_str()) == value) {
                     new_values.push((value.0, value.1.to_string()));
                 }
             }
         }
-        found.extend(new_values);
+        found.values.extend(new_values);
         self.hits = hits;
         self.hits.clear();
+    }
+}
+
+/// Values already reported from one buffer or a view of it: a decoded view repeats what its
+/// source holds, and is not a second sighting.
+#[derive(Default)]
+struct Found {
+    values: Vec<(DataType, String)>,
+    patterns: Vec<(DataType, &'static str, Option<String>, String)>,
+}
+
+/// How the pattern detectors read a buffer: by what it is (`hint`) or, for a decoded view, by
+/// its innermost layer. Opaque payloads (`Payload` at the top) are left to the profile: shapes
+/// alone in arbitrary bytes are too weak a sign.
+fn pattern_context<'a>(hint: Hint<'a>, inner: &[&str]) -> Option<Context<'a>> {
+    match (inner.last(), hint) {
+        (Some(&("query" | "form")), _) => return Some(Context::Form),
+        (Some(&"json"), _) => return Some(Context::Json),
+        (Some(_), Hint::Payload) => return None,
+        (Some(_), _) => return Some(Context::Payload),
+        (None, _) => {}
+    }
+    match hint {
+        Hint::Uri => Some(Context::Uri),
+        Hint::Header { name } => Some(Context::Header { name }),
+        Hint::Body { content_type } => Some(Context::Body { content_type }),
+        Hint::DnsName => Some(Context::DnsName),
+        Hint::Payload => None,
     }
 }
 

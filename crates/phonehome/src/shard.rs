@@ -128,6 +128,7 @@ pub(crate) struct ShardConfig {
     pub(crate) keys: Arc<KeyLog>,
     pub(crate) http_bodies: bool,
     pub(crate) detection: Option<Arc<crate::Detection>>,
+    pub(crate) patterns: Option<Arc<phonehome_detect::patterns::Detectors>>,
 }
 
 /// Everything a shard learnt, once its input has ended.
@@ -159,6 +160,7 @@ impl Shard {
     pub(crate) fn new(config: ShardConfig) -> Self {
         let mut out = ShardOutput::default();
         out.sink.detection = config.detection.clone();
+        out.sink.patterns = config.patterns.clone();
         Self {
             index: config.index,
             table: Table::new(config.table),
@@ -293,6 +295,7 @@ impl Shard {
                     })
                 });
                 let info = &mut conn.info;
+                info.payload_bytes = info.payload_bytes.saturating_add(seg.payload.len() as u64);
                 let TcpConn { streams, app, .. } = &mut **tcp;
                 let [a, b] = streams;
                 let (sender, peer) = match side {

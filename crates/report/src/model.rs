@@ -325,6 +325,9 @@ pub struct Stats {
     pub not_inspected_bytes: u64,
     /// Decoding layers (gzip in a payload, base64 blobs, ...) cut short by a size or depth cap.
     pub decode_capped: u64,
+    /// Compressed streams inside payloads stopped at their output cap (counted in
+    /// `decode_capped` too).
+    pub decompression_bombs: u64,
 }
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Finding {

@@ -550,7 +550,7 @@ impl Connection {
                         self.sides[1 - d].hpack.set_cap(cap);
                     }
                 }
-                if p.len() % 6 != 0 {
+                if !p.len().is_multiple_of(6) {
                     return Err(());
                 }
             }

@@ -100,7 +100,7 @@ impl Pcapng {
             // Section 3.1: the total length counts the 12 framing bytes and is a multiple of 4.
             let problem = if total < 12 {
                 "shorter than a block header"
-            } else if total % 4 != 0 {
+            } else if !total.is_multiple_of(4) {
                 "not a multiple of 4"
             } else if total > MAX_BLOCK {
                 "absurd"

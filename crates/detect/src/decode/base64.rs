@@ -96,7 +96,7 @@ impl Iterator for Runs<'_> {
             let mut chars = line;
             let mut lines = false;
             let line_start = start == 0 || self.buf.get(start - 1) == Some(&b'\n');
-            if line_start && line >= MIN_BASE64_RUN && line % 4 == 0 {
+            if line_start && line >= MIN_BASE64_RUN && line.is_multiple_of(4) {
                 while let Some(next) = self.line_break(end) {
                     let e = self.span(next);
                     let l = e - next;
@@ -116,7 +116,7 @@ impl Iterator for Runs<'_> {
             while pad < 2 && self.buf.get(end + pad) == Some(&b'=') {
                 pad += 1;
             }
-            if pad > 0 && (chars + pad) % 4 == 0 {
+            if pad > 0 && (chars + pad).is_multiple_of(4) {
                 end += pad;
             }
             self.pos = end.max(start + 1);
@@ -199,7 +199,7 @@ pub(super) fn decode(
         return Some(cut || done);
     }
     // Unpadded at the end of the buffer: maybe cut mid-quantum; whole quanta only.
-    if run.at_end && !cut && unpadded % 4 != 0 && unpadded == text.len() {
+    if run.at_end && !cut && !unpadded.is_multiple_of(4) && unpadded == text.len() {
         return decode_into(engine, text.get(..unpadded - unpadded % 4)?, out);
     }
     None

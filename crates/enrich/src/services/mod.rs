@@ -420,7 +420,7 @@ impl Rules {
 
 fn hex(field: &str, s: &str) -> Result<Vec<u8>, String> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("{field}: odd number of hex digits"));
     }
     (0..s.len())

@@ -97,7 +97,7 @@ pub fn with_gaps(data: &[u8]) {
     while !rest.is_empty() {
         let n = usize::from(rest[0]).max(1).min(rest.len());
         let (chunk, tail) = rest.split_at(n);
-        let dir = if i % 3 == 0 {
+        let dir = if i.is_multiple_of(3) {
             Direction::ClientToServer
         } else {
             Direction::ServerToClient
