@@ -8,6 +8,7 @@
 #   BENCH_BYTES   capture size (default 1_100_000_000)
 #   BENCH_SEED    generator seed (default 1)
 #   BENCH_SKIP    space-separated tools to skip: cat tshark ndpi phonehome1 phonehomeN
+#                 profile1 profileN
 #   PHONEHOME_BIN the phonehome binary to measure (default: the workspace's release build)
 set -uo pipefail
 
@@ -93,6 +94,10 @@ cat "$FILE" >/dev/null # warm the page cache so every tool reads from memory
 run cat cat "$FILE"
 run phonehome1 "$PHONEHOME" audit --threads 1 --format json -o /dev/null "$FILE"
 run phonehomeN "$PHONEHOME" audit --threads "$CORES" --format json -o /dev/null "$FILE"
+# The full audit with a device profile of 20 values (bench/profile-20.toml).
+PROFILE="$ROOT/bench/profile-20.toml"
+run profile1 "$PHONEHOME" audit --threads 1 --profile "$PROFILE" --format json -o /dev/null "$FILE"
+run profileN "$PHONEHOME" audit --threads "$CORES" --profile "$PROFILE" --format json -o /dev/null "$FILE"
 run tshark tshark -r "$FILE" -T fields -e dns.qry.name -e tls.handshake.extensions_server_name -e http.host
 run ndpi ndpiReader -i "$FILE" -q
 
@@ -102,6 +107,8 @@ label() {
         cat) echo "cat > /dev/null" ;;
         phonehome1) echo "phonehome audit --threads 1" ;;
         phonehomeN) echo "phonehome audit --threads $CORES" ;;
+        profile1) echo "  ... --profile (20 values), 1 thread" ;;
+        profileN) echo "  ... --profile (20 values), $CORES threads" ;;
         tshark) echo "tshark -T fields (dns, sni, host)" ;;
         ndpi) echo "ndpiReader -q" ;;
     esac
@@ -141,6 +148,16 @@ REPORT="$(mktemp)"
     scale_target="1.7"
     [ "$CORES" -lt 2 ] && r_scale="n/a"
     printf '%-44s %8s   target %-8s %s\n' "phonehome $CORES threads vs 1 thread" "$(times "$r_scale")" ">= ${scale_target}x" "$(verdict "$r_scale" "$scale_target")"
+    variants=$("$PHONEHOME" profile variants "$PROFILE" 2>/dev/null | wc -l)
+    p_tshark="n/a"; p_ndpi="n/a"; p_scale="n/a"
+    ok profile1 && ok tshark && p_tshark=$(ratio "${SECS[tshark]}" "${SECS[profile1]}")
+    ok profile1 && ok ndpi && p_ndpi=$(ratio "${SECS[ndpi]}" "${SECS[profile1]}")
+    ok profile1 && ok profileN && p_scale=$(ratio "${SECS[profile1]}" "${SECS[profileN]}")
+    [ "$CORES" -lt 2 ] && p_scale="n/a"
+    echo "with a profile of 20 values ($variants variants):"
+    printf '%-44s %8s   target %-8s %s\n' "  1 thread vs tshark" "$(times "$p_tshark")" ">= 10x" "$(verdict "$p_tshark" 10)"
+    printf '%-44s %8s   target %-8s %s\n' "  1 thread vs ndpiReader (aim 1.5x)" "$(times "$p_ndpi")" ">= 0.6x" "$(verdict "$p_ndpi" 0.6)"
+    printf '%-44s %8s   target %-8s %s\n' "  $CORES threads vs 1 thread" "$(times "$p_scale")" ">= 1.7x" "$(verdict "$p_scale" 1.7)"
     rss_verdict="n/a"
     [ "$rss_max" != "n/a" ] && { awk -v a="$rss_max" 'BEGIN { exit !(a < 500) }' && rss_verdict=PASS || rss_verdict=FAIL; }
     printf '%-44s %8s   target %-8s %s\n' "phonehome peak RSS (MB, worst of both runs)" "$rss_max" "< 500" "$rss_verdict"

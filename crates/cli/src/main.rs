@@ -772,8 +772,12 @@ fn policy(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cmd {
         PolicyCommand::List => {
+            // Name, then what it forbids: `phonehome policy list | cut -f1` gives the names.
             for name in Policy::preset_names() {
-                writeln!(out, "{name}")?;
+                let about = Policy::preset(name)
+                    .and_then(|p| p.description().map(str::to_string))
+                    .unwrap_or_default();
+                writeln!(out, "{name}\t{about}")?;
             }
         }
         PolicyCommand::Show { name } => match Policy::preset_text(&name) {

@@ -74,7 +74,7 @@ pub struct Run {
 }
 
 /// One capture read.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Serialize, JsonSchema)]
 pub struct Input {
     pub path: String,
     pub sha256: String,

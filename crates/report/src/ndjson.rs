@@ -1,9 +1,12 @@
 //! NDJSON: one event per line, in the habits of Suricata's eve.json.
 //!
 //! Every line is an object with `event_type` (`flow`, `dns`, `tls`, `quic`, `http`,
-//! `blind_spot`, `finding`), `timestamp`, `flow_id`, and the flow's `proto`, `src_ip`,
+//! `blind_spot`, `finding`, `verdict`), `timestamp`, `flow_id`, and the flow's `proto`, `src_ip`,
 //! `src_port`, `dest_ip`, `dest_port` (source = the client), then one object named after the
-//! event type holding the same record the JSON report has. Lines come in timestamp order.
+//! event type holding the same record the JSON report has. Lines come in timestamp order; a
+//! finding is stamped with its first sighting. When a policy was applied, one `verdict` event
+//! ends the stream, stamped with the capture's last packet and naming the inputs' SHA-256, so
+//! a SIEM can alert on it alone.
 
 use std::io::{self, Write};
 
@@ -61,14 +64,47 @@ pub fn write_ndjson(report: &Report, out: &mut impl Write) -> io::Result<()> {
         let body = serde_json::to_value(b).map_err(io::Error::other)?;
         push(ts, 3, "blind_spot", Some(b.flow), body);
     }
+    let last_ts = report
+        .inputs
+        .iter()
+        .filter_map(|i| i.last_ts.as_deref())
+        .max()
+        .unwrap_or("")
+        .to_string();
     for f in &report.findings {
-        let ts = f
-            .flow
-            .and_then(|id| by_id.get(&id))
-            .map(|f| f.first_ts.as_str())
-            .unwrap_or("");
+        // A policy finding has no flow of its own: it stands at the end of the capture.
+        let ts =
+            f.ts.as_deref()
+                .or_else(|| {
+                    f.flow
+                        .and_then(|id| by_id.get(&id))
+                        .map(|f| f.first_ts.as_str())
+                })
+                .unwrap_or(&last_ts)
+                .to_string();
         let body = serde_json::to_value(f).map_err(io::Error::other)?;
-        push(ts, 4, "finding", f.flow, body);
+        push(&ts, 4, "finding", f.flow, body);
+    }
+    if report.verdict.policy.is_some() {
+        let mut body = serde_json::to_value(&report.verdict).map_err(io::Error::other)?;
+        if let Value::Object(obj) = &mut body {
+            let inputs: Vec<Value> = report
+                .inputs
+                .iter()
+                .map(|i| serde_json::json!({"path": i.path, "sha256": i.sha256}))
+                .collect();
+            obj.insert("inputs".into(), Value::from(inputs));
+        }
+        // The capture's end; inputs without timestamps fall back to the latest event.
+        let end = report
+            .flows
+            .iter()
+            .map(|f| f.last_ts.as_str())
+            .chain([last_ts.as_str()])
+            .max()
+            .unwrap_or_default()
+            .to_string();
+        push(&end, 5, "verdict", None, body);
     }
     // A stable sort keeps each kind's own order for equal timestamps.
     events.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -121,5 +157,37 @@ mod tests {
         assert_eq!(lines[1]["src_ip"], "192.0.2.1");
         assert_eq!(lines[1]["dest_port"], 53);
         assert_eq!(lines[1]["dns"]["query"], "example.com");
+    }
+
+    #[test]
+    fn a_judged_report_ends_with_its_verdict() {
+        let mut report: Report = crate::tests_support::tiny_report();
+        let lines = |r: &Report| -> Vec<Value> {
+            let mut out = Vec::new();
+            write_ndjson(r, &mut out).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        assert!(lines(&report).iter().all(|l| l["event_type"] != "verdict"));
+        report.inputs.push(crate::Input {
+            path: "a.pcap".into(),
+            sha256: "ab".repeat(32),
+            ..crate::Input::default()
+        });
+        report.verdict.policy = Some("cleartext".into());
+        report.verdict.status = "fail";
+        report.verdict.violations = 2;
+        let all = lines(&report);
+        let last = all.last().unwrap();
+        assert_eq!(last["event_type"], "verdict");
+        assert_eq!(last["verdict"]["status"], "fail");
+        assert_eq!(last["verdict"]["violations"], 2);
+        assert_eq!(
+            last["verdict"]["inputs"][0]["sha256"],
+            report.inputs[0].sha256.as_str()
+        );
     }
 }
