@@ -11,6 +11,7 @@ const TOP: usize = 40;
 /// Writes a short human summary of `report`.
 pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let s = &report.stats;
+    write_verdict(report, out)?;
     for input in &report.inputs {
         let span = match (&input.first_ts, &input.last_ts) {
             (Some(a), Some(b)) => format!(", {a} .. {b}"),
@@ -44,24 +45,46 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         s.quic_initials
     )?;
     if s.encrypted_flows > 0 {
-        writeln!(
+        write!(
             out,
             "{} of {} TLS/QUIC flows decrypted",
             s.decrypted_flows, s.encrypted_flows
         )?;
-    }
-    if !report.findings.is_empty() {
+        if s.not_inspected_bytes > 0 {
+            write!(
+                out,
+                "; {} of ciphertext not inspected (no keys)",
+                human_bytes(s.not_inspected_bytes)
+            )?;
+        }
         writeln!(out)?;
+    }
+    if s.decode_capped > 0 {
         writeln!(
             out,
-            "PERSONAL DATA SENT ({} findings)",
-            report.findings.len()
+            "decoding cut short by a size or depth cap {} times ({} decompression bombs)",
+            s.decode_capped, s.decompression_bombs
         )?;
-        for f in report.findings.iter().take(TOP) {
-            writeln!(out, "  {}", f.message)?;
+    }
+    for (kind, title) in [
+        ("policy", "POLICY VIOLATIONS"),
+        ("personal_data", "PERSONAL DATA SENT"),
+    ] {
+        let list: Vec<_> = report.findings.iter().filter(|f| f.kind == kind).collect();
+        if list.is_empty() {
+            continue;
         }
-        if report.findings.len() > TOP {
-            writeln!(out, "  ... and {} more", report.findings.len() - TOP)?;
+        writeln!(out)?;
+        let plural = if list.len() == 1 { "" } else { "s" };
+        writeln!(out, "{title} ({} finding{plural})", list.len())?;
+        for f in list.iter().take(TOP) {
+            match f.severity.as_deref() {
+                Some(sev) => writeln!(out, "  [{sev}] {}", f.message)?,
+                None => writeln!(out, "  {}", f.message)?,
+            }
+        }
+        if list.len() > TOP {
+            writeln!(out, "  ... and {} more", list.len() - TOP)?;
         }
     }
     writeln!(out)?;
@@ -208,6 +231,41 @@ fn truncate(s: &str, width: usize) -> String {
     let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
     t.push('~');
     t
+}
+
+/// The verdict, first, when a policy was applied: what a reader must see before anything else.
+fn write_verdict(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    let v = &report.verdict;
+    let Some(policy) = &v.policy else {
+        return Ok(());
+    };
+    let home = v
+        .home
+        .as_deref()
+        .map(|h| format!(", home {h}"))
+        .unwrap_or_default();
+    if v.violations == 0 {
+        writeln!(out, "VERDICT: PASS, no violation of policy {policy}{home}")?;
+    } else {
+        let by: Vec<String> = [
+            ("critical", v.critical),
+            ("high", v.high),
+            ("medium", v.medium),
+            ("low", v.low),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+        writeln!(
+            out,
+            "VERDICT: FAIL, {} violation{} of policy {policy}{home} ({})",
+            v.violations,
+            if v.violations == 1 { "" } else { "s" },
+            by.join(", ")
+        )?;
+    }
+    writeln!(out)
 }
 
 /// Bytes in B, KB, MB, GB (powers of 1000, as network tools count).
