@@ -12,3 +12,4 @@ mod decrypt;
 mod detect;
 mod formats;
 mod quic;
+mod reports;

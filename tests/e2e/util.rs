@@ -60,6 +60,21 @@ pub fn json(output: &Output) -> serde_json::Value {
     report
 }
 
+/// The JSON report of a run that must end with exit status `code` (1 when a policy was
+/// broken: the report is still written), checked against the schema.
+pub fn json_with_status(output: &Output, code: i32) -> serde_json::Value {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "phonehome exit status; stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("phonehome prints valid JSON");
+    assert_valid(&report);
+    report
+}
+
 /// Checks a JSON report against the schema committed in `docs/report.schema.json`.
 pub fn assert_valid(report: &serde_json::Value) {
     static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();

@@ -78,7 +78,7 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         let plural = if list.len() == 1 { "" } else { "s" };
         writeln!(out, "{title} ({} finding{plural})", list.len())?;
         for f in list.iter().take(TOP) {
-            match f.severity.as_deref() {
+            match f.severity {
                 Some(sev) => writeln!(out, "  [{sev}] {}", f.message)?,
                 None => writeln!(out, "  {}", f.message)?,
             }

@@ -360,6 +360,15 @@ impl Rules {
         Ok(rules)
     }
 
+    /// True when `name` is a service these rules can identify, compared case-insensitively
+    /// as policies compare service names (a policy naming any other service never matches).
+    #[must_use]
+    pub fn knows(&self, name: &str) -> bool {
+        self.services
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
     /// The service of a flow, from the strongest evidence available.
     #[must_use]
     pub fn identify(&self, f: &ServiceFacts<'_>) -> Option<ServiceMatch> {

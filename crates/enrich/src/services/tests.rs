@@ -230,3 +230,12 @@ fn prefixes_compare_only_their_bits() {
     let all = Prefix::parse("0.0.0.0/0").unwrap();
     assert!(all.contains("8.8.8.8".parse().unwrap()));
 }
+
+#[test]
+fn knows_service_names_in_any_case_and_nothing_else() {
+    let rules = Rules::bundled();
+    assert!(rules.knows("WeChat"));
+    assert!(rules.knows("xiaomi analytics"));
+    assert!(!rules.knows("WeChatt"));
+    assert!(!rules.knows(""));
+}
