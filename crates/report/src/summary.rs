@@ -34,15 +34,16 @@ pub fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         *protos.entry(f.proto.as_str()).or_default() += 1;
     }
     let protos: Vec<String> = protos.iter().map(|(p, n)| format!("{p} {n}")).collect();
+    let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     writeln!(
         out,
-        "{} flows ({}), {} DNS messages, {} HTTP messages, {} TLS handshakes, {} QUIC Initials",
-        report.flows.len(),
+        "{} ({}), {}, {}, {}, {}",
+        count(report.flows.len() as u64, "flow", "flows"),
         protos.join(", "),
-        s.dns_messages,
-        s.http_messages,
-        s.tls_handshakes,
-        s.quic_initials
+        count(s.dns_messages, "DNS message", "DNS messages"),
+        count(s.http_messages, "HTTP message", "HTTP messages"),
+        count(s.tls_handshakes, "TLS handshake", "TLS handshakes"),
+        count(s.quic_initials, "QUIC Initial", "QUIC Initials"),
     )?;
     if s.encrypted_flows > 0 {
         write!(
