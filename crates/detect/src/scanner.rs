@@ -13,7 +13,8 @@
 //!   ASCII case for all of them, so hex and emails share one automaton with names and digits);
 //! - [`Boundary`] rules look at the neighbouring bytes;
 //! - coordinates are held until the other half of their location is seen within
-//!   [`PAIR_WINDOW`] bytes; a lone latitude is not a hit.
+//!   [`PAIR_WINDOW`] bytes (twice that for halves in UTF-16 or hex, which take two bytes per
+//!   character); a lone latitude is not a hit.
 //!
 //! Bounds: the carry is [`Scanner::max_pattern_len`] bytes per stream, the pending and
 //! coordinate lists have fixed caps; nothing grows with the input.
@@ -59,6 +60,8 @@ struct Meta {
     boundary: Boundary,
     coord: Option<(u32, Axis)>,
     len: u32,
+    /// For coordinates: how far the other half may start, in bytes of this variant's encoding.
+    window: u64,
 }
 
 /// The compiled variants of a profile.
@@ -96,6 +99,17 @@ impl Scanner {
                 boundary: v.boundary,
                 coord: v.coord,
                 len: u32::try_from(v.bytes.len()).unwrap_or(u32::MAX),
+                // The window is one of characters: an encoding with two bytes per character
+                // spreads the same text over twice the bytes.
+                window: if v
+                    .encoding
+                    .iter()
+                    .any(|e| matches!(*e, "utf16le" | "utf16be" | "hex"))
+                {
+                    2 * PAIR_WINDOW
+                } else {
+                    PAIR_WINDOW
+                },
             })
             .collect();
         let total: usize = patterns.iter().map(Vec::len).sum();
@@ -176,6 +190,7 @@ struct Coord {
     end: u64,
     location: u32,
     axis: Axis,
+    window: u64,
 }
 
 /// The scan state of one stream.
@@ -190,6 +205,7 @@ pub struct StreamScan {
     /// Hits ending at the end of the last chunk whose boundary needs the next byte.
     pending: Vec<(u32, u64)>,
     coords: Vec<Coord>,
+    /// The span of the last location reported.
     last_pair: Option<(u64, u64)>,
     scratch: Vec<(u32, usize)>,
     /// Discontinuities seen (the automaton restarted after each).
@@ -376,12 +392,14 @@ impl StreamScan {
         };
         // Forget coordinates too far behind to pair with anything from here on.
         self.coords
-            .retain(|c| offset.saturating_sub(c.offset) <= PAIR_WINDOW);
+            .retain(|c| offset.saturating_sub(c.offset) <= 2 * PAIR_WINDOW);
         let partner = self
             .coords
             .iter()
             .find(|c| {
-                c.location == location && c.axis != axis && c.offset.abs_diff(offset) <= PAIR_WINDOW
+                c.location == location
+                    && c.axis != axis
+                    && c.offset.abs_diff(offset) <= c.window.min(meta.window)
             })
             .copied();
         // Several precisions of one number start at the same byte: keep the latest (longest).
@@ -396,6 +414,7 @@ impl StreamScan {
             end,
             location,
             axis,
+            window: meta.window,
         });
         let Some(p) = partner else { return };
         let (lat, lon) = if axis == Axis::Lat {
@@ -403,12 +422,15 @@ impl StreamScan {
         } else {
             ((p.variant, p.offset, p.end), (variant, offset, end))
         };
-        if self.last_pair == Some((lat.1, lon.1)) {
-            return;
-        }
-        self.last_pair = Some((lat.1, lon.1));
         let first = lat.1.min(lon.1);
         let last = lat.2.max(lon.2);
+        // A pair overlapping the last one is the same sighting: the longer forms of a number
+        // complete after its shorter ones, and UTF-16 text matches both the little-endian
+        // variants and, one byte on, the big-endian ones.
+        if self.last_pair.is_some_and(|(f, l)| first < l && f < last) {
+            return;
+        }
+        self.last_pair = Some((first, last));
         out.push(Hit {
             variant: lat.0,
             offset: first,
@@ -591,6 +613,33 @@ lon = 121.5644722
         // E7 integers, longitude first.
         let hits = scan_all(&s, &[b"{\"lo\":1215644722,\"la\":250339639}"]);
         assert_eq!(hits.len(), 1, "{:?}", described(&v, &hits));
+    }
+
+    #[test]
+    fn encoded_location_pairs() {
+        let (v, s) = scanner();
+        let utf16 = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        // A pair in UTF-16 (as a Java string's bytes) and in hex, 20 characters apart.
+        for hay in [
+            utf16("{\"lat\":25.033964,\"lon\":121.564472}"),
+            hex::encode("x=25.033964,121.564472").into_bytes(),
+            utf16("250339639,1215644722"),
+        ] {
+            let hits = scan_all(&s, &[&hay]);
+            assert_eq!(hits.len(), 1, "{:?}", described(&v, &hits));
+            assert!(hits[0].partner.is_some());
+        }
+        // 50 characters apart: within the window in UTF-16 (100 bytes) as in text (50).
+        let gap = "x".repeat(40);
+        let text = format!("lat=25.033964 {gap} lon=121.564472");
+        assert_eq!(scan_all(&s, &[text.as_bytes()]).len(), 1);
+        assert_eq!(scan_all(&s, &[&utf16(&text)]).len(), 1);
+        // A lone half in UTF-16 is no location; neither is a pair 80 characters apart.
+        assert!(scan_all(&s, &[&utf16("lat=25.033964;")]).is_empty());
+        let gap = "x".repeat(70);
+        let text = format!("lat=25.033964 {gap} lon=121.564472");
+        assert!(scan_all(&s, &[&utf16(&text)]).is_empty());
+        assert!(scan_all(&s, &[text.as_bytes()]).is_empty());
     }
 
     #[test]

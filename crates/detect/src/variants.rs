@@ -646,6 +646,17 @@ impl Variants {
                 boundary,
             };
             self.push(&e, &f, vec![], f.text.as_bytes().to_vec(), false, boundary);
+            // Encodings that map each character on its own, so the encoding of one half is a
+            // substring of the encoding of the whole pair and the halves still pair up:
+            // UTF-16 (Java and .NET strings written as bytes) and hex of the text. The
+            // neighbouring bytes are encoded too, so no boundary can be checked; the pairing
+            // within PAIR_WINDOW is what keeps chance hits out.
+            let le: Vec<u8> = f.text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            let be: Vec<u8> = f.text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+            self.push(&e, &f, vec!["utf16le"], le, false, Boundary::None);
+            self.push(&e, &f, vec!["utf16be"], be, false, Boundary::None);
+            let hex = hex::encode(f.text.as_bytes()).into_bytes();
+            self.push(&e, &f, vec!["hex"], hex, true, Boundary::None);
         }
     }
 }
@@ -1013,6 +1024,7 @@ mod tests {
         let texts: Vec<(&str, Axis)> = v
             .list()
             .iter()
+            .filter(|x| x.encoding.is_empty())
             .map(|x| (std::str::from_utf8(&x.bytes).unwrap(), x.coord.unwrap().1))
             .collect();
         for want in [
@@ -1030,10 +1042,30 @@ mod tests {
         for want in ["-121.564", "-121.5645", "-121564472", "-1215644722"] {
             assert!(texts.contains(&(want, Axis::Lon)), "{want}: {texts:?}");
         }
-        assert!(v
-            .list()
-            .iter()
-            .all(|x| x.data_type == DataType::Location && x.encoding.is_empty()));
+        assert!(v.list().iter().all(|x| x.data_type == DataType::Location));
+        // Byte-local encodings of each half, so that an encoded pair still pairs up.
+        let enc = |form: &str, encoding: &[&str], axis: Axis| {
+            v.list()
+                .iter()
+                .find(|x| x.form == form && x.encoding == encoding && x.coord.unwrap().1 == axis)
+                .map(|x| x.bytes.clone())
+        };
+        let le: Vec<u8> = "250339639"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(enc("e7", &["utf16le"], Axis::Lat), Some(le));
+        assert_eq!(
+            enc("e7", &["hex"], Axis::Lon),
+            Some(b"2d31323135363434373232".to_vec())
+        );
+        assert!(enc("6dp", &["utf16be"], Axis::Lon).is_some());
+        // No digests or base64 of a half: they would never be a substring of the pair's.
+        assert!(v.list().iter().all(|x| x.encoding.len() <= 1
+            && matches!(
+                x.encoding.first(),
+                None | Some(&("utf16le" | "utf16be" | "hex"))
+            )));
     }
 
     #[test]

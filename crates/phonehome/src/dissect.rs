@@ -6,6 +6,8 @@ use phonehome_app::quic::onertt;
 use phonehome_app::tls::decrypt as tls_decrypt;
 use phonehome_app::{dns, http, http2, http3, quic, tls};
 use phonehome_capture::Timestamp;
+use phonehome_detect::decode::websocket::Deframer;
+use phonehome_detect::findings::Direction;
 use phonehome_flow::Side;
 
 use crate::records::{DnsRecord, FlowInfo, HttpRecord, Sink};
@@ -36,6 +38,9 @@ impl Ctx<'_> {
 
 /// Ports where DNS is expected (DNS, mDNS, LLMNR).
 const DNS_PORTS: &[u16] = &[53, 5353, 5355];
+/// The NetBIOS name service: DNS's message format with names of its own (RFC 1002 section
+/// 4.2), so its queries parse as DNS; they are not DNS.
+const NBNS_PORT: u16 = 137;
 
 /// Bytes kept while the first bytes of a stream are too few to decide its protocol.
 const PENDING_MAX: usize = 16;
@@ -142,6 +147,21 @@ pub(crate) struct HttpConn {
     request: http::Parser,
     response: http::Parser,
     scratch: Vec<http::Message>,
+    /// What follows a protocol switch, once one was seen.
+    tunnel: Option<Box<Tunnel>>,
+}
+
+/// The bytes after an HTTP/1.1 protocol switch: a 101 Switching Protocols (RFC 9110 sections
+/// 7.8 and 15.2.2), or a 2xx to CONNECT (section 9.3.6). They are no HTTP/1 any more; a
+/// WebSocket connection (the 101 upgraded to "websocket", RFC 6455 section 4.2.2) is read
+/// frame by frame and each message searched like a body, anything else is searched as an
+/// unparsed stream.
+#[derive(Debug, Default)]
+struct Tunnel {
+    /// The sides whose bytes from here on are the tunnel's.
+    started: [bool; 2],
+    /// One deframer per side for WebSocket; none for other protocols.
+    ws: Option<Box<[Deframer; 2]>>,
 }
 
 impl TcpApp {
@@ -250,10 +270,15 @@ impl TcpApp {
         match self {
             Self::H2(conn) => conn.gap(side, len, ctx, info, sink, false),
             Self::Tls(conn) => conn.gap(side, len, ctx, info, sink),
-            Self::Http(conn) => conn.parser(side).gap(len),
+            Self::Http(conn) => conn.gap(side, len, ctx, info, sink),
             Self::Dns(framers) => framers[side.index()].gap(len),
             Self::Short(_) | Self::Pending => *self = Self::Opaque,
-            Self::Opaque => {}
+            // The stream scanner sees the hole by the offsets jumping: no value is joined
+            // across it.
+            Self::Opaque => {
+                let i = side.index();
+                info.scanned[i] = info.scanned[i].saturating_add(len);
+            }
         }
     }
 
@@ -426,7 +451,7 @@ impl TlsDecrypt {
                 tls_decrypt::Event::Gap { direction, len } => {
                     let side = side_of(direction);
                     match &mut self.inner {
-                        Inner::Http(conn) => conn.parser(side).gap(len),
+                        Inner::Http(conn) => conn.gap(side, len, ctx, info, sink),
                         Inner::H2(conn) => conn.gap(side, len, ctx, info, sink, true),
                         Inner::Pending(_) | Inner::Opaque => {}
                     }
@@ -518,6 +543,7 @@ impl HttpConn {
             request: http::Parser::new(http::Direction::Request, http::Limits::default()),
             response: http::Parser::new(http::Direction::Response, http::Limits::default()),
             scratch: Vec::new(),
+            tunnel: None,
         }
     }
 
@@ -530,17 +556,121 @@ impl HttpConn {
     }
 
     fn data(&mut self, side: Side, bytes: &[u8], ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
+        if self.in_tunnel(side) {
+            self.tunnel_data(side, bytes, ctx, info, sink);
+            return;
+        }
         let mut msgs = std::mem::take(&mut self.scratch);
+        let before = self.parser(side).stats().opaque_bytes;
         self.parser(side).push(bytes, &mut msgs);
+        // The parser reads no further than a switch: the bytes it set aside as opaque are the
+        // end of this chunk, the tunnel's first.
+        let opaque = self
+            .parser(side)
+            .stats()
+            .opaque_bytes
+            .saturating_sub(before);
         self.emit(side, &mut msgs, ctx, info, sink);
         self.scratch = msgs;
+        if opaque > 0 {
+            let n = usize::try_from(opaque)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            self.tunnel.get_or_insert_with(Box::default).started[side.index()] = true;
+            self.tunnel_data(side, &bytes[bytes.len() - n..], ctx, info, sink);
+        }
+    }
+
+    fn gap(&mut self, side: Side, len: u64, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
+        if !self.in_tunnel(side) {
+            self.parser(side).gap(len);
+            return;
+        }
+        // The stream scanner sees the hole by the offsets jumping.
+        let i = side.index();
+        info.scanned[i] = info.scanned[i].saturating_add(len);
+        let direction = self.direction(side);
+        let outer = self.outer();
+        if let Some(ws) = self.tunnel.as_mut().and_then(|t| t.ws.as_mut()) {
+            let d = &mut ws[i];
+            let capped = d.capped;
+            d.gap(len, &mut |m| {
+                sink.scan_websocket(ctx, direction, outer, m.inflated, m.bytes);
+            });
+            sink.expander.add_capped(d.capped.saturating_sub(capped));
+        }
     }
 
     fn finish(&mut self, side: Side, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
+        if self.in_tunnel(side) {
+            let direction = self.direction(side);
+            let outer = self.outer();
+            if let Some(ws) = self.tunnel.as_mut().and_then(|t| t.ws.as_mut()) {
+                ws[side.index()].finish(&mut |m| {
+                    sink.scan_websocket(ctx, direction, outer, m.inflated, m.bytes);
+                });
+            }
+            return;
+        }
         let mut msgs = std::mem::take(&mut self.scratch);
         self.parser(side).finish(&mut msgs);
         self.emit(side, &mut msgs, ctx, info, sink);
         self.scratch = msgs;
+    }
+
+    fn in_tunnel(&self, side: Side) -> bool {
+        self.tunnel
+            .as_ref()
+            .is_some_and(|t| t.started[side.index()])
+    }
+
+    fn direction(&self, side: Side) -> Direction {
+        if side == self.client {
+            Direction::ClientToServer
+        } else {
+            Direction::ServerToClient
+        }
+    }
+
+    /// The layers a finding inside this connection starts with.
+    fn outer(&self) -> &'static [&'static str] {
+        if self.decrypted {
+            &["tls", "http1"]
+        } else {
+            &["http1"]
+        }
+    }
+
+    /// Bytes of a side after the switch: WebSocket messages, or an unparsed stream. Read only
+    /// when something searches them.
+    fn tunnel_data(
+        &mut self,
+        side: Side,
+        bytes: &[u8],
+        ctx: &Ctx,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        if bytes.is_empty() || !sink.detecting() {
+            return;
+        }
+        let direction = self.direction(side);
+        let outer = self.outer();
+        if let Some(ws) = self.tunnel.as_mut().and_then(|t| t.ws.as_mut()) {
+            let d = &mut ws[side.index()];
+            if !d.failed() {
+                let capped = d.capped;
+                let ok = d.push(bytes, &mut |m| {
+                    sink.scan_websocket(ctx, direction, outer, m.inflated, m.bytes);
+                });
+                sink.expander.add_capped(d.capped.saturating_sub(capped));
+                if ok {
+                    return;
+                }
+            }
+        }
+        // Not (or no longer) frames: the bytes are still searched, as a stream.
+        sink.scan_stream(ctx, info, side, bytes, "tunnel");
     }
 
     fn emit(
@@ -557,6 +687,16 @@ impl HttpConn {
                 if let http::Kind::Request { method, .. } = &msg.kind {
                     self.response.expect_response(method);
                 }
+            } else if msg.status() == Some(101) {
+                // The client's next bytes are the new protocol's too (it waited for this
+                // answer, RFC 6455 section 4.1); the server's follow this head.
+                let websocket = msg
+                    .header_str("upgrade")
+                    .is_some_and(|u| u.to_ascii_lowercase().contains("websocket"));
+                self.tunnel = Some(Box::new(Tunnel {
+                    started: [true, true],
+                    ws: websocket.then(|| Box::new([Deframer::new(), Deframer::new()])),
+                }));
             }
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.decrypted = self.decrypted;
@@ -630,6 +770,9 @@ impl UdpApp {
             } else if http::looks_like_request(payload) || http::looks_like_response(payload) {
                 info.app_proto = Some("http");
                 Self::Http
+            } else if !ctx.any_port(&[NBNS_PORT]) && dns_query_by_content(payload) {
+                info.app_proto = Some("dns");
+                Self::Dns
             } else if tries + 1 >= UDP_TRIES {
                 Self::Opaque
             } else {
@@ -816,6 +959,28 @@ impl Decryption {
     }
 }
 
+/// Whether a datagram on a port not known for DNS is a DNS query all the same (a resolver on
+/// another port, a DNS tunnel): the header check, then a full parse as a standard query (QR,
+/// opcode and RCODE zero) whose questions all parse and that has no answer or authority
+/// record. Random bytes pass the header rules alone less than once in 2^41. Responses alone are
+/// not taken: the client's query makes a flow DNS.
+fn dns_query_by_content(payload: &[u8]) -> bool {
+    if !dns::looks_like_dns(payload) {
+        return false;
+    }
+    let Ok(msg) = dns::parse(payload) else {
+        return false;
+    };
+    !msg.response
+        && msg.opcode == 0
+        && msg.malformed.is_none()
+        && msg.rcode == 0
+        && msg.answer_count == 0
+        && msg.authority_count == 0
+        && !msg.questions.is_empty()
+        && msg.questions.len() == usize::from(msg.question_count)
+}
+
 fn dns_message(side: Side, msg: &dns::Message, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
     if !msg.response {
         info.app_client = Some(side);
@@ -826,4 +991,276 @@ fn dns_message(side: Side, msg: &dns::Message, ctx: &Ctx, info: &mut FlowInfo, s
     sink.counters.dns_messages += 1;
     sink.scan_dns(ctx, msg);
     sink.dns.push(DnsRecord::new(ctx, msg));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use phonehome_detect::profile::Profile;
+
+    use super::*;
+
+    const IMEI: &str = "356938035643809";
+
+    fn sink() -> Sink {
+        let text = format!("[identifiers]\nimei = \"{IMEI}\"\n");
+        let (profile, _) = Profile::parse(&text, "lab.toml").unwrap();
+        let mut sink = Sink::default();
+        sink.detection = Some(Arc::new(crate::Detection::new(&profile).unwrap()));
+        sink
+    }
+
+    fn ctx(keys: &KeyLog) -> Ctx<'_> {
+        ctx_ports(keys, [40_000, 8080])
+    }
+
+    fn ctx_ports(keys: &KeyLog, ports: [u16; 2]) -> Ctx<'_> {
+        Ctx {
+            ts: Timestamp::default(),
+            input: 0,
+            frame: 1,
+            flow: 1,
+            ports,
+            keys,
+            http_bodies: false,
+            client: Side::A,
+        }
+    }
+
+    /// (label, layers, direction) of every finding.
+    fn found(sink: Sink) -> Vec<(String, String, Direction)> {
+        let mut v: Vec<_> = sink
+            .findings
+            .into_vec()
+            .into_iter()
+            .map(|f| (f.label, f.layers.join("/"), f.direction))
+            .collect();
+        v.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+        v
+    }
+
+    /// A WebSocket frame (RFC 6455 section 5.2), masked with `mask` if given.
+    fn ws_frame(op: u8, fin: bool, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![u8::from(fin) << 7 | op];
+        let m = if mask.is_some() { 0x80 } else { 0 };
+        if payload.len() < 126 {
+            f.push(m | payload.len() as u8);
+        } else {
+            f.push(m | 126);
+            f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        match mask {
+            Some(k) => {
+                f.extend_from_slice(&k);
+                f.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+            }
+            None => f.extend_from_slice(payload),
+        }
+        f
+    }
+
+    const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: ws.example\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn websocket_messages_after_an_upgrade() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(Side::A, UPGRADE, &ctx, &mut info, &mut sink);
+        // The 101 and the server's first (unmasked) message in one segment; it holds the
+        // IMEI without its check digit (findings of one variant and place are one finding
+        // whatever the direction).
+        let mut answer = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+            .to_vec();
+        answer.extend(ws_frame(
+            1,
+            true,
+            None,
+            format!("{{\"dev\":\"{}\"}}", &IMEI[..14]).as_bytes(),
+        ));
+        app.data(Side::B, &answer, &ctx, &mut info, &mut sink);
+        // The client's message masked and fragmented, cut inside a header and inside the
+        // value: found only once frames are joined and unmasked.
+        let k = Some([0x12, 0x34, 0x56, 0x78]);
+        let mut up = ws_frame(2, false, k, format!("\x02\x00{}", &IMEI[..7]).as_bytes());
+        up.extend(ws_frame(
+            0,
+            true,
+            k,
+            format!("{}\x00", &IMEI[7..]).as_bytes(),
+        ));
+        up.extend(ws_frame(8, true, k, b"\x03\xe8"));
+        for part in [&up[..3], &up[3..12], &up[12..]] {
+            app.data(Side::A, part, &ctx, &mut info, &mut sink);
+        }
+        app.end(Side::A, &ctx, &mut info, &mut sink);
+        app.end(Side::B, &ctx, &mut info, &mut sink);
+        assert_eq!(
+            found(sink),
+            [
+                (
+                    "imei".to_owned(),
+                    "http1/websocket".to_owned(),
+                    Direction::ClientToServer
+                ),
+                (
+                    "imei".to_owned(),
+                    "http1/websocket".to_owned(),
+                    Direction::ServerToClient
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn other_tunnels_are_searched_as_streams() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        // An upgrade to a protocol that is not WebSocket: its bytes are still searched.
+        app.data(
+            Side::A,
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: telemetry/1\r\nConnection: Upgrade\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        app.data(
+            Side::B,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: telemetry/1\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        app.data(Side::A, b"HELLO dev=3569380", &ctx, &mut info, &mut sink);
+        app.data(Side::A, b"35643809;\n", &ctx, &mut info, &mut sink);
+        sink.finish_streams(&ctx, &mut info);
+        assert_eq!(
+            found(sink),
+            [(
+                "imei".to_owned(),
+                "tunnel".to_owned(),
+                Direction::ClientToServer
+            )]
+        );
+        // WebSocket bytes that stop being frames fall back to the same stream search.
+        let mut sink = self::sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(Side::A, UPGRADE, &ctx, &mut info, &mut sink);
+        app.data(
+            Side::B,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        app.data(
+            Side::A,
+            format!("not a frame {IMEI}\n").as_bytes(),
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        sink.finish_streams(&ctx, &mut info);
+        assert_eq!(found(sink).len(), 1);
+    }
+
+    #[test]
+    fn no_value_across_a_hole_in_an_unparsed_stream() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        for hole in [false, true] {
+            let mut sink = sink();
+            let mut info = FlowInfo::default();
+            let mut app = TcpApp::default();
+            app.data(
+                Side::A,
+                b"\x00\x01PUSH dev=3569380",
+                &ctx,
+                &mut info,
+                &mut sink,
+            );
+            if hole {
+                app.gap(Side::A, 3, &ctx, &mut info, &mut sink);
+            }
+            app.data(Side::A, b"35643809;\n", &ctx, &mut info, &mut sink);
+            sink.finish_streams(&ctx, &mut info);
+            assert_eq!(found(sink).len(), usize::from(!hole), "hole {hole}");
+        }
+    }
+
+    /// A query as dig sends it (RD set, one question, an EDNS OPT record), for `name`.
+    fn query(name: &str) -> Vec<u8> {
+        let mut q = vec![0x4a, 0x7e, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1];
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        q.extend_from_slice(&[0, 0, 0x29, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+        q
+    }
+
+    #[test]
+    fn dns_on_another_port_by_content() {
+        // The IMEI in base32 in a label, as DNS tunnels carry data.
+        let q = query("gm2tmojthaydgnjwgqztqmbz.t.example.com");
+        assert!(dns_query_by_content(&q));
+        // A response, a query with an answer, a cut query, other datagrams: not taken.
+        let mut r = q.clone();
+        r[2] |= 0x80;
+        assert!(!dns_query_by_content(&r));
+        let mut a = q.clone();
+        a[7] = 1;
+        assert!(!dns_query_by_content(&a));
+        assert!(!dns_query_by_content(&q[..20]));
+        assert!(!dns_query_by_content(b"\x01PHp0042\x00356938035643809\x00"));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..2000 {
+            let noise: Vec<u8> = (0..12 + n % 80)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            assert!(!dns_query_by_content(&noise), "{noise:?}");
+        }
+        // Through the UDP dissector on port 8080: a DNS flow, the name decoded.
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = UdpApp::default();
+        app.datagram(Side::A, &q, &ctx, &mut info, &mut sink);
+        assert_eq!(info.app_proto, Some("dns"));
+        assert_eq!(sink.dns.len(), 1);
+        assert_eq!(
+            found(sink),
+            [(
+                "imei".to_owned(),
+                "dns/query/dns-base32".to_owned(),
+                Direction::ClientToServer
+            )]
+        );
+        // A NetBIOS name query (broadcast, for WORKGROUP<1d>) has the same format, on its
+        // own port: not DNS.
+        let nbns = query("FHEPFCELEHFCEPFFFACACACACACACABN");
+        assert!(dns_query_by_content(&nbns));
+        let ctx = ctx_ports(&keys, [137, 137]);
+        let mut info = FlowInfo::default();
+        let mut app = UdpApp::default();
+        app.datagram(Side::A, &nbns, &ctx, &mut info, &mut self::sink());
+        assert_eq!(info.app_proto, None);
+    }
 }

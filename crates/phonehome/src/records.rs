@@ -311,8 +311,29 @@ impl Sink {
         }
     }
 
+    /// Searches one WebSocket message of an upgraded HTTP/1.1 connection, as a body is
+    /// searched (a message is a JSON document, a form, a protobuf, as bodies are).
+    pub(crate) fn scan_websocket(
+        &mut self,
+        ctx: &Ctx<'_>,
+        direction: Direction,
+        outer: &[&str],
+        inflated: bool,
+        bytes: &[u8],
+    ) {
+        let mut layers: Vec<&str> = outer.to_vec();
+        let part = if inflated {
+            layers.push("websocket");
+            "deflate"
+        } else {
+            "websocket"
+        };
+        let hint = Hint::Body { content_type: None };
+        self.scan(ctx, direction, &layers, part, hint, bytes);
+    }
+
     /// Whether anything searches messages: a profile or the pattern detectors.
-    fn detecting(&self) -> bool {
+    pub(crate) fn detecting(&self) -> bool {
         self.detection.is_some() || self.patterns.is_some()
     }
 

@@ -14,6 +14,16 @@
 //! expander) and the other length-delimited fields, the leaves, are the views. Each leaf is
 //! then expanded in turn: a bytes field holding gzip, JSON or base64 is undone from there.
 //!
+//! Numbers are values too: an IMEI, a phone number or an E7 coordinate fits in an int64, and a
+//! location is often two doubles. The numeric fields of a message (varints, fixed64, fixed32,
+//! nested messages included) are written out as decimal text, `field=value` separated by
+//! spaces, in one "protobuf-numbers" view per buffer, which the scanner searches like any text.
+//! The wire does not say how to read a number, so each is read the way apps most often mean it:
+//! a varint as int64 (negative above 2^63, as int32 and int64 encode negative numbers), fixed64
+//! as a double when it is a normal double of everyday magnitude (an integer such as an IMEI is
+//! a subnormal or a huge double) and as int64 otherwise, fixed32 likewise as a float or int32.
+//! Zigzag (sint32, sint64) is not undone: it is rare for identifiers.
+//!
 //! gRPC (its HTTP/2 protocol document, "Length-Prefixed-Message"): a buffer that is exactly a
 //! chain of frames (flag 0 or 1, 4-byte big-endian length, message) gives the leaves of each
 //! uncompressed message; compressed ones are found by the compressed-stream layer.
@@ -21,6 +31,7 @@
 //! Written here because protobuf crates decode against a schema; a schema-less reader that
 //! rejects on the first inconsistency is a few dozen lines.
 
+use std::io::Write as _;
 use std::ops::Range;
 
 use super::{Expander, Hint, Visit, MIN_VIEW};
@@ -46,9 +57,19 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-/// Parses `buf` as one whole message, calling `f` with the range of each length-delimited
-/// field's content. False on any inconsistency (`f` may have been called for earlier fields).
-fn fields(buf: &[u8], mut f: impl FnMut(Range<usize>)) -> bool {
+/// One field's value as the wire gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Varint(u64),
+    Fixed64(u64),
+    Fixed32(u32),
+    /// The range of a length-delimited field's content.
+    Bytes(Range<usize>),
+}
+
+/// Parses `buf` as one whole message, calling `f` with each field's number and value. False
+/// on any inconsistency (`f` may have been called for earlier fields).
+fn fields(buf: &[u8], mut f: impl FnMut(u64, Value)) -> bool {
     let mut pos = 0usize;
     while pos < buf.len() {
         let Some(key) = varint(buf, &mut pos) else {
@@ -58,15 +79,27 @@ fn fields(buf: &[u8], mut f: impl FnMut(Range<usize>)) -> bool {
         if field == 0 || field > MAX_FIELD {
             return false;
         }
-        let skip = match key & 7 {
-            0 => {
-                if varint(buf, &mut pos).is_none() {
+        let value = match key & 7 {
+            0 => match varint(buf, &mut pos) {
+                Some(v) => Value::Varint(v),
+                None => return false,
+            },
+            1 => {
+                let Some(b) = buf.get(pos..pos.saturating_add(8)) else {
                     return false;
-                }
-                0
+                };
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                pos += 8;
+                Value::Fixed64(u64::from_le_bytes(a))
             }
-            1 => 8,
-            5 => 4,
+            5 => {
+                let Some(b) = buf.get(pos..pos.saturating_add(4)) else {
+                    return false;
+                };
+                pos += 4;
+                Value::Fixed32(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            }
             2 => {
                 let Some(len) = varint(buf, &mut pos).and_then(|l| usize::try_from(l).ok()) else {
                     return false;
@@ -74,22 +107,45 @@ fn fields(buf: &[u8], mut f: impl FnMut(Range<usize>)) -> bool {
                 let Some(end) = pos.checked_add(len).filter(|&e| e <= buf.len()) else {
                     return false;
                 };
-                f(pos..end);
-                len
+                let start = pos;
+                pos = end;
+                Value::Bytes(start..end)
             }
             _ => return false,
         };
-        pos = match pos.checked_add(skip) {
-            Some(p) if p <= buf.len() => p,
-            _ => return false,
-        };
+        f(field, value);
     }
     true
 }
 
 /// The whole buffer is one message with at least one field.
 pub(super) fn is_message(buf: &[u8]) -> bool {
-    !buf.is_empty() && fields(buf, |_| {})
+    !buf.is_empty() && fields(buf, |_, _| {})
+}
+
+/// Appends `field=value ` for one numeric field, read as described in the module docs.
+fn write_number(out: &mut Vec<u8>, field: u64, value: &Value) {
+    // Writing into a Vec cannot fail.
+    let _ = match *value {
+        Value::Varint(v) => write!(out, "{field}={} ", v as i64),
+        Value::Fixed64(bits) => {
+            let d = f64::from_bits(bits);
+            if d.is_normal() && (1e-6..1e15).contains(&d.abs()) {
+                write!(out, "{field}={d} ")
+            } else {
+                write!(out, "{field}={} ", bits as i64)
+            }
+        }
+        Value::Fixed32(bits) => {
+            let x = f32::from_bits(bits);
+            if x.is_normal() && (1e-4..1e9).contains(&x.abs()) {
+                write!(out, "{field}={x} ")
+            } else {
+                write!(out, "{field}={} ", bits as i32)
+            }
+        }
+        Value::Bytes(_) => Ok(()),
+    };
 }
 
 /// Printable UTF-8 (tab and line breaks allowed): a string field, not a message.
@@ -99,28 +155,54 @@ fn is_text(b: &[u8]) -> bool {
             .all(|&c| (c >= 0x20 && c != 0x7f) || matches!(c, b'\t' | b'\r' | b'\n'))
 }
 
+/// What one walk over a message tree collects.
+pub(super) struct Walk<'a> {
+    /// The ranges of the leaves (offset by the caller's base), at most `max`.
+    pub(super) leaves: &'a mut Vec<Range<usize>>,
+    pub(super) max: usize,
+    /// The numeric fields as text, up to `numbers_cap` bytes (`numbers_cut` if more).
+    pub(super) numbers: &'a mut Vec<u8>,
+    pub(super) numbers_cap: usize,
+    pub(super) numbers_cut: bool,
+}
+
+impl Walk<'_> {
+    /// Walks message `msg`, which starts at `base` in the caller's buffer.
+    pub(super) fn message(&mut self, msg: &[u8], base: usize, nesting: usize) {
+        fields(msg, |field, value| {
+            let Value::Bytes(r) = value else {
+                if self.numbers.len() < self.numbers_cap {
+                    write_number(self.numbers, field, &value);
+                } else {
+                    self.numbers_cut = true;
+                }
+                return;
+            };
+            let Some(f) = msg.get(r.clone()) else {
+                return;
+            };
+            let at = base + r.start..base + r.end;
+            if nesting < MAX_NESTING && !is_text(f) && is_message(f) {
+                self.message(f, at.start, nesting + 1);
+            } else if f.len() >= MIN_VIEW && self.leaves.len() < self.max {
+                self.leaves.push(at);
+            }
+        });
+    }
+}
+
 /// Appends the ranges (offset by `base`) of the leaves of message `msg`, at most `max`.
-pub(super) fn leaves(
-    msg: &[u8],
-    base: usize,
-    nesting: usize,
-    out: &mut Vec<Range<usize>>,
-    max: usize,
-) {
-    fields(msg, |r| {
-        if out.len() >= max {
-            return;
-        }
-        let Some(f) = msg.get(r.clone()) else {
-            return;
-        };
-        let at = base + r.start..base + r.end;
-        if nesting < MAX_NESTING && !is_text(f) && is_message(f) {
-            leaves(f, at.start, nesting + 1, out, max);
-        } else if f.len() >= MIN_VIEW {
-            out.push(at);
-        }
-    });
+#[cfg(test)]
+fn leaves(msg: &[u8], base: usize, nesting: usize, out: &mut Vec<Range<usize>>, max: usize) {
+    let mut numbers = Vec::new();
+    Walk {
+        leaves: out,
+        max,
+        numbers: &mut numbers,
+        numbers_cap: 0,
+        numbers_cut: false,
+    }
+    .message(msg, base, nesting);
 }
 
 /// The frames of a buffer that is exactly a chain of gRPC frames: (compressed, message).
@@ -155,24 +237,33 @@ pub(super) fn grpc(buf: &[u8]) -> Option<usize> {
 impl Expander {
     pub(super) fn protobuf(&mut self, input: &[u8], depth: usize, visit: Visit<'_>) {
         let mut ranges = self.take_ranges(depth);
+        let mut numbers = self.take(depth, 0);
         let max = self.limits.max_views.saturating_sub(self.views);
+        let mut walk = Walk {
+            leaves: &mut ranges,
+            max,
+            numbers: &mut numbers,
+            numbers_cap: self.limits.max_view,
+            numbers_cut: false,
+        };
         if grpc(input).is_some() {
             grpc_frames(input, |compressed, r| {
                 let Some(m) = input.get(r.clone()) else {
                     return;
                 };
-                if compressed || ranges.len() >= max {
+                if compressed || walk.leaves.len() >= max {
                     return;
                 }
                 if is_message(m) {
-                    leaves(m, r.start, 0, &mut ranges, max);
+                    walk.message(m, r.start, 0);
                 } else if m.len() >= MIN_VIEW {
-                    ranges.push(r);
+                    walk.leaves.push(r);
                 }
             });
         } else if is_message(input) {
-            leaves(input, 0, 0, &mut ranges, max);
+            walk.message(input, 0, 0);
         }
+        let numbers_cut = walk.numbers_cut;
         if ranges.len() >= max && max > 0 {
             self.stats.capped += 1;
         }
@@ -181,6 +272,13 @@ impl Expander {
                 self.emit(&["protobuf"], view, input, Hint::Payload, depth, visit);
             }
         }
+        if numbers_cut {
+            self.stats.capped += 1;
+        }
+        // The trailing separator is no part of the last number.
+        let text = numbers.strip_suffix(b" ").unwrap_or(&numbers);
+        self.emit_final(&["protobuf-numbers"], text, input, depth, visit);
+        self.put(depth, 0, numbers);
         self.put_ranges(depth, ranges);
     }
 }
@@ -269,7 +367,16 @@ mod tests {
         .iter()
         .map(|b| ("protobuf".to_owned(), b.to_vec()))
         .collect();
-        assert_eq!(v, want);
+        assert_eq!(v[..3], want);
+        // The numeric fields: a varint, a fixed64 timestamp (no everyday double), a fixed32.
+        assert_eq!(
+            v[3],
+            (
+                "protobuf-numbers".to_owned(),
+                b"3=34 4=1700000000000 5=1".to_vec()
+            )
+        );
+        assert_eq!(v.len(), 4);
         // Two gRPC frames: one plain, one gzip-compressed (grpc-encoding: gzip).
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(&m).unwrap();
@@ -288,10 +395,66 @@ mod tests {
             &g,
         );
         assert_eq!(&v[..3], &want[..]);
+        assert_eq!(v[3].0, "protobuf-numbers");
         // The compressed frame is inflated; its fields are the same bytes, already reported.
-        assert_eq!(v[3].0, "gzip");
-        assert_eq!(v[3].1, m);
-        assert_eq!(v.len(), 4);
+        assert_eq!(v[4].0, "gzip");
+        assert_eq!(v[4].1, m);
+        assert_eq!(v.len(), 5);
+    }
+
+    #[test]
+    fn numbers_as_text() {
+        // A location report as an SDK sends it: an IMEI and a phone number as int64, the
+        // position as two doubles, then as E7 int32s (the longitude negative: ten bytes on
+        // the wire), an accuracy as a float, a zero-length bytes field, and a nested message
+        // with a sfixed64 that is no everyday double.
+        let mut m = Vec::new();
+        bytes_field(&mut m, 1, b"com.example.weather");
+        put_varint(&mut m, 3 << 3);
+        put_varint(&mut m, 358_472_091_635_275);
+        put_varint(&mut m, 4 << 3);
+        put_varint(&mut m, 886_912_345_678);
+        for (field, d) in [(7u64, 25.033964f64), (8, 121.564468)] {
+            put_varint(&mut m, field << 3 | 1);
+            m.extend_from_slice(&d.to_le_bytes());
+        }
+        put_varint(&mut m, 9 << 3);
+        put_varint(&mut m, 250_339_640);
+        put_varint(&mut m, 10 << 3);
+        put_varint(&mut m, -1_215_644_680i64 as u64);
+        put_varint(&mut m, 11 << 3 | 5);
+        m.extend_from_slice(&12.5f32.to_le_bytes());
+        bytes_field(&mut m, 12, b"");
+        let mut inner = Vec::new();
+        put_varint(&mut inner, 1 << 3 | 1);
+        inner.extend_from_slice(&(-42i64).to_le_bytes());
+        bytes_field(&mut m, 13, &inner);
+        let v = expand(
+            Hint::Body {
+                content_type: Some("application/x-protobuf"),
+            },
+            &m,
+        );
+        assert_eq!(
+            v,
+            [
+                ("protobuf".to_owned(), b"com.example.weather".to_vec()),
+                (
+                    "protobuf-numbers".to_owned(),
+                    b"3=358472091635275 4=886912345678 7=25.033964 8=121.564468 \
+                      9=250339640 10=-1215644680 11=12.5 1=-42"
+                        .to_vec()
+                ),
+            ]
+        );
+        // A message of text fields only has no numbers view; neither does a message whose
+        // only number is too short to be any value.
+        let mut t = Vec::new();
+        bytes_field(&mut t, 1, b"\x00\x01binary leaf");
+        assert!(expand(Hint::Payload, &t)
+            .iter()
+            .all(|(l, _)| l == "protobuf"));
+        assert!(expand(Hint::Payload, &[0x08, 0x01, 0x10, 0x02]).is_empty());
     }
 
     #[test]

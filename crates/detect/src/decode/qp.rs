@@ -180,6 +180,30 @@ TEL;TYPE=CELL:+886 912 345 678\r\nEND:VCARD\r\n";
     }
 
     #[test]
+    fn vcard_soft_break_without_escapes() {
+        // An ASCII name folded by the vCard writer: a soft line break, no escape to sniff.
+        let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Entry;Lab 7\r\n\
+FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Wang Hs=\r\niao-Ming\r\n\
+NOTE:a=b\r\nEND:VCARD\r\n";
+        let body = Hint::Body {
+            content_type: Some("text/x-vcard"),
+        };
+        assert_eq!(
+            expand(body, card),
+            [("quoted-printable".to_owned(), b"Wang Hsiao-Ming".to_vec())]
+        );
+        // Outside a vCard a lone soft break is no sign of quoted-printable (base64 lines end
+        // in '=' too).
+        for text in [
+            &b"QUJDREVGR0g=\r\nSUpLTE1OT1A=\r\n"[..],
+            b"plain text with a = sign and a break =\r\nhere",
+        ] {
+            let v = expand(body, text);
+            assert!(v.iter().all(|(l, _)| l != "quoted-printable"), "{v:?}");
+        }
+    }
+
+    #[test]
     fn mime_text() {
         let body = b"Subject: hi\r\n\r\nCaf=C3=A9 cr=C3=A8me, a long line that goes on and on =\r\nand on.\r\n";
         let got = expand(
