@@ -102,13 +102,21 @@ pub struct Finding {
 }
 
 /// What makes two pattern hits one finding.
-type PatternKey = (u64, DataType, &'static str, Option<String>, String);
+type PatternKey = (
+    u64,
+    Direction,
+    DataType,
+    &'static str,
+    Option<String>,
+    String,
+);
 
-/// Collects hits into findings, deduplicated per (flow, variant, layers).
+/// Collects hits into findings, deduplicated per (flow, direction, variant, layers): a value
+/// the server sends back is a sighting of its own.
 #[derive(Debug, Default)]
 pub struct Findings {
     list: Vec<Finding>,
-    index: HashMap<(u64, u32, Vec<String>), usize>,
+    index: HashMap<(u64, Direction, u32, Vec<String>), usize>,
     patterns: HashMap<PatternKey, usize>,
     /// Hits not recorded because [`MAX_FINDINGS`] was reached.
     pub dropped: u64,
@@ -130,7 +138,7 @@ impl Findings {
     ) -> Option<&mut Finding> {
         let v = variants.get(hit.variant)?;
         let layers: Vec<String> = layers.iter().map(|s| (*s).to_owned()).collect();
-        let key = (seen.flow, hit.variant, layers);
+        let key = (seen.flow, seen.direction, hit.variant, layers);
         if let Some(&i) = self.index.get(&key) {
             if let Some(f) = self.list.get_mut(i) {
                 f.count = f.count.saturating_add(1);
@@ -150,7 +158,7 @@ impl Findings {
             data_type: v.data_type,
             label: v.label.clone(),
             encoding: v.encoding.iter().map(|s| (*s).to_owned()).collect(),
-            layers: key.2,
+            layers: key.3,
             form: v.form,
             confidence: v.confidence,
             count: 1,
@@ -181,6 +189,7 @@ impl Findings {
     ) -> Option<&mut Finding> {
         let key: PatternKey = (
             seen.flow,
+            seen.direction,
             hit.data_type,
             hit.detector,
             hit.key.clone(),
@@ -392,6 +401,31 @@ mod tests {
             len: value.len(),
             value: value.to_owned(),
         }
+    }
+
+    #[test]
+    fn a_value_sent_back_by_the_server_is_a_finding_of_its_own() {
+        let mut f = Findings::new();
+        let hit = pattern("imei-luhn", Some("imei"), "356938035643809", 8);
+        f.record_pattern(&hit, seen(1, 1), &["http"]);
+        f.record_pattern(&hit, seen(1, 2), &["http"]);
+        let back = Seen {
+            direction: Direction::ServerToClient,
+            ..seen(1, 3)
+        };
+        f.record_pattern(&hit, back, &["http"]);
+        let list = f.into_vec();
+        assert_eq!(list.len(), 2);
+        let up = list
+            .iter()
+            .find(|x| x.direction == Direction::ClientToServer)
+            .unwrap();
+        assert_eq!(up.count, 2);
+        let down = list
+            .iter()
+            .find(|x| x.direction == Direction::ServerToClient)
+            .unwrap();
+        assert_eq!((down.count, &down.frames[..]), (1, &[3][..]));
     }
 
     #[test]
