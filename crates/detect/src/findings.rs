@@ -96,6 +96,8 @@ pub struct Finding {
     /// The bytes around the first hit, printable, the hit itself replaced by `[data_type]`
     /// (set by the caller, which holds the bytes).
     pub excerpt: Option<String>,
+    /// The same bytes with nothing replaced, for `--show-values`.
+    pub excerpt_clear: Option<String>,
     /// For a hit inside a DNS query name: the zone queried (its registrable domain), whose
     /// servers receive the name whatever resolver carries it.
     pub zone: Option<String>,
@@ -172,6 +174,7 @@ impl Findings {
             key: None,
             value: None,
             excerpt: None,
+            excerpt_clear: None,
             zone: None,
         });
         self.list.last_mut()
@@ -230,6 +233,7 @@ impl Findings {
             key: hit.key.clone(),
             value: Some(hit.value.clone()),
             excerpt: None,
+            excerpt_clear: None,
             zone: None,
         });
         self.list.last_mut()

@@ -55,7 +55,8 @@ pub(crate) fn assemble(
     outputs: Vec<ShardOutput>,
     keys_given: bool,
     ipdb: &IpDb,
-    _detection: Option<&crate::Detection>,
+    detection: Option<&crate::Detection>,
+    show_values: bool,
 ) -> report::Report {
     let mut flows: Vec<FlowRecord> = Vec::new();
     let mut dns_records: Vec<DnsRecord> = Vec::new();
@@ -151,7 +152,20 @@ pub(crate) fn assemble(
         report_flows.push(flow);
     }
     let destinations = destinations(&report_flows);
-    let findings = findings_report(found, &id_of, &report_flows);
+    // With --show-values, a profile finding shows the bytes that matched (the value in the
+    // form it was sent, e.g. its SHA-1 in hex) and excerpts are left clear.
+    let shown = |f: &phonehome_detect::findings::Finding| -> (Option<String>, Option<String>) {
+        if !show_values {
+            return (f.value.clone(), f.excerpt.clone());
+        }
+        let value = f.value.clone().or_else(|| {
+            detection
+                .and_then(|d| d.variants.get(f.variant))
+                .map(|v| String::from_utf8_lossy(&v.bytes).into_owned())
+        });
+        (value, f.excerpt_clear.clone().or_else(|| f.excerpt.clone()))
+    };
+    let findings = findings_report(found, &id_of, &report_flows, &shown);
 
     let dns = dns_records
         .iter()
@@ -714,6 +728,7 @@ fn findings_report(
     found: Vec<phonehome_detect::findings::Finding>,
     id_of: &dyn Fn(u64) -> u64,
     flows: &[report::Flow],
+    shown: &dyn Fn(&phonehome_detect::findings::Finding) -> (Option<String>, Option<String>),
 ) -> Vec<report::Finding> {
     let by_id: HashMap<u64, &report::Flow> = flows.iter().map(|f| (f.id, f)).collect();
     let mut list: Vec<(u64, phonehome_detect::findings::Finding)> =
@@ -760,6 +775,7 @@ fn findings_report(
                 (_, _, Some(n)) => n.clone(),
                 _ => flow.map(|fl| fl.server.clone()).unwrap_or_default(),
             };
+            let (value, excerpt) = shown(&f);
             let times = if f.count == 1 {
                 "once".to_string()
             } else {
@@ -794,8 +810,8 @@ fn findings_report(
                 service: flow.and_then(|fl| fl.service.clone()),
                 display_filter: crate::evidence::frames_filter(&f.frames),
                 detector: Some(f.detector.into()),
-                excerpt: f.excerpt.clone(),
-                value: f.value.clone(),
+                excerpt,
+                value,
                 ..report::Finding::default()
             }
         })

@@ -156,6 +156,7 @@ pub fn audit_with_progress(
         keys_given,
         ipdb,
         options.detection.as_deref(),
+        options.show_values,
     );
     report.keylogs = keylogs
         .into_iter()

@@ -286,6 +286,7 @@ impl Sink {
                     )
                     .unwrap_or(0);
                     f.excerpt = Some(excerpt(bytes, start, end - start, label));
+                    f.excerpt_clear = Some(excerpt_masking(bytes, start, end - start, &[]));
                 }
             }
         }
@@ -445,6 +446,7 @@ impl Sink {
                 let zone = self.zone.clone();
                 if let Some(f) = self.findings.record_pattern(hit, seen, layers) {
                     f.excerpt = Some(excerpt_masking(bytes, hit.offset, hit.len, &spans));
+                    f.excerpt_clear = Some(excerpt_masking(bytes, hit.offset, hit.len, &[]));
                     f.zone = zone;
                 }
             }
@@ -496,6 +498,7 @@ impl Sink {
                 if let Some(f) = self.findings.record(&d.variants, hit, seen, layers) {
                     let start = usize::try_from(hit.offset).unwrap_or(usize::MAX);
                     f.excerpt = Some(excerpt(bytes, start, hit.len as usize, value.0.as_str()));
+                    f.excerpt_clear = Some(excerpt_masking(bytes, start, hit.len as usize, &[]));
                     f.zone = zone;
                 }
                 if !new_values.iter().any(|(t, l)| (*t, l.as_str()) == value) {
