@@ -8,6 +8,7 @@ mod vectors;
 
 mod attribution;
 mod audit;
+mod contacts;
 mod decrypt;
 mod detect;
 mod formats;

@@ -48,13 +48,19 @@ enum ProfileCommand {
     Init,
     /// Validate a profile (IMEI check digits, phone numbers, MACs, coordinates...).
     Check {
-        #[arg(value_name = "PROFILE.toml")]
-        file: std::path::PathBuf,
+        #[arg(value_name = "PROFILE.toml", required_unless_present = "contacts")]
+        file: Option<std::path::PathBuf>,
+        /// Address book export to check with it (see `audit --contacts`).
+        #[arg(long, value_name = "FILE.vcf")]
+        contacts: Vec<std::path::PathBuf>,
     },
     /// List every form and encoding of the profile's values that audits search for.
     Variants {
-        #[arg(value_name = "PROFILE.toml")]
-        file: std::path::PathBuf,
+        #[arg(value_name = "PROFILE.toml", required_unless_present = "contacts")]
+        file: Option<std::path::PathBuf>,
+        /// Address book export whose contacts are added (see `audit --contacts`).
+        #[arg(long, value_name = "FILE.vcf")]
+        contacts: Vec<std::path::PathBuf>,
     },
 }
 
@@ -91,6 +97,9 @@ struct DiffArgs {
     /// Device profile used when a side is a capture (see `audit --profile`).
     #[arg(long, value_name = "PROFILE.toml")]
     profile: Option<std::path::PathBuf>,
+    /// Address book export used when a side is a capture (see `audit --contacts`).
+    #[arg(long, value_name = "FILE.vcf")]
+    contacts: Vec<std::path::PathBuf>,
     /// Key log used when a side is a capture (see `audit --keylog`).
     #[arg(long, value_name = "FILE")]
     keylog: Vec<String>,
@@ -143,8 +152,8 @@ struct AuditArgs {
     /// no-pii-abroad, gov-network, ...) or a policy file. Violations exit with status 1.
     #[arg(long, value_name = "NAME|FILE")]
     policy: Option<String>,
-    /// The home jurisdiction (ISO 3166-1 alpha-2, e.g. TW) the policy judges "abroad"
-    /// against; overrides the policy's `home`.
+    /// The home jurisdiction (ISO 3166-1 alpha-2, e.g. TW; several separated by commas, e.g.
+    /// DE,FR) the policy judges "abroad" against; overrides the policy's `home`.
     #[arg(long, value_name = "CC")]
     home: Option<String>,
     /// Show the profile's values in the report; by default they are masked as `[imei]`,
@@ -186,6 +195,12 @@ struct AuditArgs {
     /// contacts, SMS, location...) in what the device sent, in any common encoding.
     #[arg(long, value_name = "PROFILE.toml")]
     profile: Option<std::path::PathBuf>,
+    /// Address book exported from the device (vCard 2.1, 3.0 or 4.0, as Android's Contacts,
+    /// iOS and Google Contacts write it): its names and phone numbers are searched like the
+    /// profile's `[[contacts]]`. May be given several times; without `--profile`, the
+    /// contacts alone are searched.
+    #[arg(long, value_name = "FILE.vcf")]
+    contacts: Vec<std::path::PathBuf>,
     /// Pattern detectors (Luhn-valid IMEIs, phone numbers, emails, MACs, coordinates,
     /// identifiers under well-known keys such as imsi or oaid) in HTTP messages and DNS names:
     /// `auto` runs them when no profile is given.
@@ -284,22 +299,101 @@ fn load_profile(path: &std::path::Path) -> anyhow::Result<phonehome::detect::pro
     Ok(profile)
 }
 
+/// The values seeded on the device: a profile, address book exports, or both.
+struct Seeded {
+    profile: phonehome::detect::profile::Profile,
+    /// The files read, joined with ` + `, for the report.
+    name: String,
+    /// SHA-256 of the files' bytes one after the other (`cat FILES | sha256sum`).
+    sha256: String,
+    /// What looks doubtful in the values, each naming its file.
+    problems: Vec<String>,
+}
+
+/// Reads the profile and the `--contacts` exports (their contacts added to the profile's, or
+/// to an empty profile), printing their warnings; `None` when neither is given.
+fn load_seeded(
+    profile: Option<&std::path::Path>,
+    contacts: &[std::path::PathBuf],
+) -> anyhow::Result<Option<Seeded>> {
+    use phonehome::detect::profile::{vcard, Phone, Profile};
+    use std::io::Read;
+    let mut names = Vec::new();
+    let mut bytes = Vec::new();
+    let mut problems = Vec::new();
+    let mut seeded = match (profile, contacts.first()) {
+        (Some(path), _) => {
+            let p = load_profile(path)?;
+            problems.extend(p.check().iter().map(|x| format!("{}: {x}", path.display())));
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            names.push(path.display().to_string());
+            p
+        }
+        (None, Some(first)) => Profile {
+            source: first.display().to_string(),
+            ..Profile::default()
+        },
+        (None, None) => return Ok(None),
+    };
+    // National numbers in the address book take the device's own country code.
+    let cc = (seeded.identifiers.phone.as_deref())
+        .and_then(|p| Phone::parse(p, None).ok())
+        .map(|p| p.country_code);
+    let before = seeded.contacts.len();
+    for path in contacts {
+        let name = path.display().to_string();
+        // Read onto the bytes to hash, not copied there: an export may be tens of MiB. One
+        // byte past the cap, so that the parser sees a file too large for what it is.
+        let start = bytes.len();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(vcard::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+        let book = vcard::AddressBook::parse(bytes.get(start..).unwrap_or_default(), &name)?;
+        for w in &book.warnings {
+            eprintln!("phonehome: warning: {w}");
+        }
+        eprintln!("phonehome: {}", book.summary());
+        problems.extend(book.check(cc.as_deref()));
+        book.add_to(&mut seeded);
+        if seeded.contacts.len() - before > vcard::MAX_CONTACTS {
+            anyhow::bail!(
+                "{name}: the --contacts files give more than {} contacts together; export the contacts seeded for the test",
+                vcard::MAX_CONTACTS
+            );
+        }
+        names.push(name);
+    }
+    Ok(Some(Seeded {
+        profile: seeded,
+        name: names.join(" + "),
+        sha256: sha256_hex(&bytes),
+        problems,
+    }))
+}
+
 fn profile(cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match cmd {
         ProfileCommand::Init => out.write_all(phonehome::detect::profile::TEMPLATE.as_bytes())?,
-        ProfileCommand::Check { file } => {
-            let problems = load_profile(&file)?.check();
-            for p in &problems {
-                writeln!(out, "{}: {p}", file.display())?;
+        ProfileCommand::Check { file, contacts } => {
+            let Some(seeded) = load_seeded(file.as_deref(), &contacts)? else {
+                anyhow::bail!("give a profile, --contacts FILE.vcf, or both");
+            };
+            for p in &seeded.problems {
+                writeln!(out, "{p}")?;
             }
-            if !problems.is_empty() {
+            if !seeded.problems.is_empty() {
                 return Ok(ExitCode::from(1));
             }
-            writeln!(out, "{}: ok", file.display())?;
+            writeln!(out, "{}: ok", seeded.name)?;
         }
-        ProfileCommand::Variants { file } => {
-            let variants = phonehome::detect::variants::Variants::build(&load_profile(&file)?);
+        ProfileCommand::Variants { file, contacts } => {
+            let Some(seeded) = load_seeded(file.as_deref(), &contacts)? else {
+                anyhow::bail!("give a profile, --contacts FILE.vcf, or both");
+            };
+            let variants = phonehome::detect::variants::Variants::build(&seeded.profile);
             out.write_all(variants.listing().as_bytes())?;
         }
     }
@@ -349,7 +443,9 @@ fn load_policy(spec: &str) -> anyhow::Result<LoadedPolicy> {
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {spec}: {e}"))?;
     let text = String::from_utf8(bytes.clone())
         .map_err(|_| anyhow::anyhow!("{spec}: a policy file is UTF-8 text"))?;
-    let (policy, warnings) = Policy::parse(&text, spec)?;
+    let (policy, mut warnings) = Policy::parse(&text, spec)?;
+    let services = phonehome::enrich::services::Rules::bundled();
+    warnings.extend(policy.unknown_services(|name| services.knows(name)));
     for w in warnings {
         eprintln!("phonehome: warning: {w}");
     }
@@ -368,27 +464,30 @@ fn setup(args: &AuditArgs) -> anyhow::Result<Setup> {
     } else {
         None
     };
-    let (detection, profile) = match &args.profile {
-        Some(path) => {
-            let profile = load_profile(path)?;
-            for p in profile.check() {
-                eprintln!("phonehome: warning: {}: {p}", path.display());
+    let (detection, profile) = match load_seeded(args.profile.as_deref(), &args.contacts)? {
+        Some(seeded) => {
+            for p in &seeded.problems {
+                eprintln!("phonehome: warning: {p}");
             }
-            let bytes = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
             (
                 Some(std::sync::Arc::new(
-                    phonehome::Detection::new(&profile).map_err(anyhow::Error::msg)?,
+                    phonehome::Detection::new(&seeded.profile).map_err(anyhow::Error::msg)?,
                 )),
-                Some((path.display().to_string(), sha256_hex(&bytes))),
+                Some((seeded.name, seeded.sha256)),
             )
         }
         None => (None, None),
     };
     let policy = args.policy.as_deref().map(load_policy).transpose()?;
     if let Some(home) = &args.home {
-        if home.len() != 2 || !home.bytes().all(|b| b.is_ascii_alphabetic()) {
-            anyhow::bail!("--home {home}: expected a two-letter country code such as TW");
+        // Several jurisdictions are separated by commas (`--home DE,FR`); the policy engine
+        // checks each against the assigned codes.
+        let two_letters =
+            |code: &str| code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic());
+        if !home.split(',').map(str::trim).all(two_letters) {
+            anyhow::bail!(
+                "--home {home}: expected a two-letter country code such as TW, or several separated by commas (DE,FR)"
+            );
         }
     }
     let options = phonehome::Options {
@@ -736,9 +835,9 @@ fn diff_side(
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let detection = match &args.profile {
-        Some(path) => Some(std::sync::Arc::new(
-            phonehome::Detection::new(&load_profile(path)?).map_err(anyhow::Error::msg)?,
+    let detection = match load_seeded(args.profile.as_deref(), &args.contacts)? {
+        Some(seeded) => Some(std::sync::Arc::new(
+            phonehome::Detection::new(&seeded.profile).map_err(anyhow::Error::msg)?,
         )),
         None => None,
     };

@@ -13,6 +13,8 @@ use std::fmt;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+pub mod vcard;
+
 /// The device's identifiers (`[identifiers]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identifiers {
@@ -138,6 +140,7 @@ pub const TEMPLATE: &str = r#"# phonehome device profile: the values seeded on t
 # email = "meiling@example.com"
 
 # One table per contact seeded in the address book.
+# Or export the address book and pass it with --contacts FILE.vcf.
 # [[contacts]]
 # name = "Lin Chih-Hao"
 # phone = "+886 987 654 321"

@@ -724,11 +724,15 @@ fn encrypted_body(r: &HttpRecord) -> Option<String> {
 
 /// Personal-data findings for the report: flow handles become flow ids, each finding names
 /// its destination and whose law reaches it, and the order is fixed (flow, time, place).
+/// What a finding shows of its value: (value, excerpt).
+type Shown<'a> =
+    dyn Fn(&phonehome_detect::findings::Finding) -> (Option<String>, Option<String>) + 'a;
+
 fn findings_report(
     found: Vec<phonehome_detect::findings::Finding>,
     id_of: &dyn Fn(u64) -> u64,
     flows: &[report::Flow],
-    shown: &dyn Fn(&phonehome_detect::findings::Finding) -> (Option<String>, Option<String>),
+    shown: &Shown<'_>,
 ) -> Vec<report::Finding> {
     let by_id: HashMap<u64, &report::Flow> = flows.iter().map(|f| (f.id, f)).collect();
     let mut list: Vec<(u64, phonehome_detect::findings::Finding)> =
