@@ -424,6 +424,9 @@ impl Sink {
         if let Some(d) = d {
             self.scan_profile(d, seen, layers, bytes, found);
         }
+        // Pattern detectors read text: random-looking bytes (a download, a compressed blob
+        // not undone) are left to the profile's scanner.
+        let context = context.filter(|_| !phonehome_detect::decode::looks_opaque(bytes));
         if let (Some(p), Some(context)) = (self.patterns.clone(), context) {
             let mut hits = std::mem::take(&mut self.pattern_hits);
             hits.clear();

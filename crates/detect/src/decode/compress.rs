@@ -223,6 +223,9 @@ impl Inflaters {
     }
 }
 
+/// Where a compressed stream may start in a random-looking buffer.
+const HEAD: usize = 64;
+
 impl Expander {
     /// One attempt at `at`: output in `out`, how it ended.
     fn inflate_at(&mut self, input: &[u8], kind: Kind, out: &mut Vec<u8>, cap: usize) -> Outcome {
@@ -286,11 +289,20 @@ impl Expander {
         }
     }
 
-    pub(super) fn compressed(&mut self, input: &[u8], depth: usize, visit: Visit<'_>) {
+    /// Decodes the compressed streams found in `input` by their magic bytes; with `head_only`,
+    /// only those starting in its first [`HEAD`] bytes (a stream behind a short binary header:
+    /// a frame prefix, a protobuf tag and length).
+    pub(super) fn compressed(
+        &mut self,
+        input: &[u8],
+        head_only: bool,
+        depth: usize,
+        visit: Visit<'_>,
+    ) {
         let mut buf = self.take(depth, 0);
         let mut from = 0usize;
         while let Some((at, kind)) = next_candidate(input, from) {
-            if !self.work_left() {
+            if !self.work_left() || (head_only && at >= HEAD) {
                 break;
             }
             let Some(room) = self.room() else {

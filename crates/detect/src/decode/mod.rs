@@ -75,6 +75,13 @@ pub enum Hint<'a> {
     Payload,
 }
 
+/// Whether `bytes` look like random data (compressed, encrypted, media) throughout: no text
+/// layer to decode, no text for pattern detectors. Samples three 1 KiB windows; buffers under
+/// 4 KiB are never called opaque.
+pub fn looks_opaque(bytes: &[u8]) -> bool {
+    sniff::opaque(bytes)
+}
+
 /// Caps on one [`Expander::expand`] call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -214,6 +221,13 @@ impl Expander {
         if self.stop || input.len() < MIN_VIEW {
             return;
         }
+        if depth < self.limits.max_depth && sniff::opaque(input) {
+            // Random-looking bytes (media, ciphertext, compressed data) hold no text layer to
+            // undo: only a compressed stream at (or just after a short header at) their start
+            // can be decoded. Skipping the text decoders keeps large downloads cheap.
+            self.compressed(input, true, depth, visit);
+            return;
+        }
         let sniff = Sniff::of(input);
         let plan = Plan::new(hint, depth, input, &sniff);
         if plan.is_empty() {
@@ -249,7 +263,7 @@ impl Expander {
             self.base64(input, may_be_cut, depth, visit);
         }
         if plan.compressed {
-            self.compressed(input, depth, visit);
+            self.compressed(input, false, depth, visit);
         }
     }
 
@@ -817,5 +831,29 @@ mod tests {
                 (data.len() * 20) as f64 / s / 1e6
             );
         }
+    }
+
+    #[test]
+    fn a_gzip_stream_behind_a_short_binary_header_is_found_in_random_looking_bytes() {
+        // Incompressible content, so the member itself looks random.
+        let mut x: u32 = 12345;
+        let mut content: Vec<u8> = (0..30_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect();
+        content[15_000..15_015].copy_from_slice(b"356938035643809");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&content).unwrap();
+        let mut framed = vec![0x00, 0x01, 0x7f, 0x10, 0x00, 0x00, 0x75, 0x30];
+        framed.extend(gz.finish().unwrap());
+        assert!(sniff::opaque(&framed));
+        let mut x = Expander::default();
+        let mut found = false;
+        x.expand(Hint::Payload, &framed, &mut |names, view| {
+            found |= names == ["gzip"] && view.windows(15).any(|w| w == b"356938035643809");
+        });
+        assert!(found);
     }
 }
