@@ -292,7 +292,7 @@ mod tests {
             "short buffers are sniffed"
         );
         // A text part in the middle of a binary upload keeps the whole buffer sniffed.
-        let mut mixed = random.clone();
+        let mut mixed = random;
         mixed[9_000..11_000].fill(b'a');
         assert!(!opaque(&mixed));
         // CJK text, UTF-8 and GBK, has no control bytes.
