@@ -932,11 +932,20 @@ fn capture_dir(dir: &Path) -> PathBuf {
     caps
 }
 
+/// The reports below `dir` (the combined `summary.txt` aside), every one schema-valid.
 fn reports_in(dir: &Path) -> Vec<Value> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.file_name().is_some_and(|n| n != "summary.txt") {
+                out.push(p);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
     paths.sort();
     paths
         .iter()
@@ -991,6 +1000,13 @@ fn a_directory_is_audited_capture_by_capture_with_a_combined_summary() {
     assert!(
         summary.contains("2 captures audited, 0 unreadable"),
         "{summary}"
+    );
+    // The reports mirror the captures' tree, and the summary is kept beside them.
+    assert!(out_dir.join("before.pcap.json").is_file());
+    assert!(out_dir.join("sub/after.pcap.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("summary.txt")).unwrap(),
+        summary
     );
 }
 

@@ -711,15 +711,22 @@ fn audit_dirs(args: &AuditArgs) -> anyhow::Result<ExitCode> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
                 let capture = vec![file.display().to_string()];
+                let rel = relative_name(file, &args.captures);
                 let result = audit_one(&capture, &setup, &mut |_| {}).and_then(|report| {
-                    let name = report_name(file, args.format);
-                    let mut out = create(&out_dir.join(name))?;
+                    let mut name = rel.clone().into_os_string();
+                    name.push(".");
+                    name.push(args.format.extension());
+                    let path = out_dir.join(name);
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            anyhow::anyhow!("cannot create {}: {e}", parent.display())
+                        })?;
+                    }
+                    let mut out = create(&path)?;
                     write_report(&report, args.format, &mut out)?;
                     out.flush()?;
                     if let Some(dir) = &args.evidence {
-                        let stem = report_name(file, Format::Summary);
-                        let sub = dir.join(stem.trim_end_matches(".txt"));
-                        write_evidence(&report, &capture, &args.keylog, &sub)?;
+                        write_evidence(&report, &capture, &args.keylog, &dir.join(&rel))?;
                     }
                     Ok(report)
                 });
@@ -774,6 +781,9 @@ fn audit_dirs(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         violating,
         out_dir.display()
     ));
+    let summary_path = out_dir.join("summary.txt");
+    std::fs::write(&summary_path, &table)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", summary_path.display()))?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
@@ -788,22 +798,22 @@ fn audit_dirs(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_for(&refs))
 }
 
-/// A report's file name: the capture's path with separators flattened, and the format's
-/// extension, so captures of the same name in different folders do not collide.
-fn report_name(capture: &std::path::Path, format: Format) -> String {
-    let flat: String = capture
-        .to_string_lossy()
-        .trim_start_matches("./")
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | ':') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    format!("{flat}.{}", format.extension())
+/// Where a capture's report goes inside the output directory: its path below the directory
+/// given (`sub/phone.pcap`), so the reports mirror the captures' tree; with several
+/// directories given, below the one holding it, prefixed by that directory's name.
+fn relative_name(capture: &std::path::Path, roots: &[String]) -> std::path::PathBuf {
+    for root in roots {
+        let root = std::path::Path::new(root);
+        if let Ok(rel) = capture.strip_prefix(root) {
+            return match (roots.len() > 1, root.file_name()) {
+                (true, Some(name)) => std::path::Path::new(name).join(rel),
+                _ => rel.to_path_buf(),
+            };
+        }
+    }
+    capture
+        .file_name()
+        .map_or_else(|| capture.to_path_buf(), std::path::PathBuf::from)
 }
 
 /// One side of a diff: a JSON report as is, or a capture audited now.
