@@ -114,6 +114,27 @@ pub enum Axis {
     Lon,
 }
 
+/// How people call a data type (`"imei"` -> `"IMEI"`, `"contact_phone"` -> `"contact phone
+/// number"`), for messages; unknown names are returned as they are.
+pub fn data_type_name(t: &str) -> &str {
+    match t {
+        "imei" => "IMEI",
+        "imsi" => "IMSI",
+        "iccid" => "ICCID",
+        "phone" => "phone number",
+        "serial" => "serial number",
+        "android_id" => "Android ID",
+        "advertising_id" => "advertising ID",
+        "mac" => "MAC address",
+        "email" => "email address",
+        "name" => "owner's name",
+        "contact_name" => "contact name",
+        "contact_phone" => "contact phone number",
+        "sms" => "SMS",
+        other => other,
+    }
+}
+
 /// One literal to search for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variant {

@@ -788,15 +788,22 @@ fn findings_report(
             report::Finding {
                 kind: f.kind.to_string(),
                 flow: Some(id),
-                message: format!(
-                    "{}{encoding} sent to {to} in {}, {times}",
-                    if f.label == f.data_type.as_str() {
-                        f.label.clone()
+                message: {
+                    let what = phonehome_detect::variants::data_type_name(f.data_type.as_str());
+                    let what = if f.label == f.data_type.as_str() {
+                        what.to_string()
                     } else {
-                        format!("{} {}", f.data_type.as_str(), f.label)
-                    },
-                    f.layers.join("/")
-                ),
+                        format!("{what} {}", f.label)
+                    };
+                    let layers = f.layers.join("/");
+                    // Capital first letter: the line opens a sentence in every report.
+                    let mut chars = what.chars();
+                    let what: String = chars
+                        .next()
+                        .map(|c| c.to_uppercase().chain(chars).collect())
+                        .unwrap_or_default();
+                    format!("{what}{encoding} sent to {to} in {layers}, {times}")
+                },
                 data_type: Some(f.data_type.as_str()),
                 label: Some(f.label.clone()),
                 encoding: f.encoding.clone(),

@@ -412,22 +412,7 @@ fn to(s: &Subject<'_>, dest: &str) -> String {
 }
 
 fn data_name(t: &str) -> &str {
-    match t {
-        "imei" => "IMEI",
-        "imsi" => "IMSI",
-        "iccid" => "ICCID",
-        "phone" => "phone number",
-        "serial" => "serial number",
-        "android_id" => "Android ID",
-        "advertising_id" => "advertising ID",
-        "mac" => "MAC address",
-        "email" => "email address",
-        "name" => "owner's name",
-        "contact_name" => "contact name",
-        "contact_phone" => "contact phone number",
-        "sms" => "SMS",
-        other => other,
-    }
+    crate::variants::data_type_name(t)
 }
 
 /// Capitalises the first letter, and replaces control characters: names come from the
