@@ -121,6 +121,20 @@ pub fn audit_with_progress(
         n => n,
     };
     let background_hash = threads >= 2;
+    if threads >= 2 {
+        // The bundled address, organisation and service data are only needed when the
+        // shards are done: decoding them beside the reading takes them off the serial path.
+        let ip = options.ip_db.is_none();
+        let _ = std::thread::Builder::new()
+            .name("data".into())
+            .spawn(move || {
+                if ip {
+                    let _ = IpDb::bundled();
+                }
+                let _ = phonehome_enrich::orgs::OrgDb::bundled();
+                let _ = phonehome_enrich::services::Rules::bundled();
+            });
+    }
     let shards = threads.saturating_sub(2).max(1);
     let (keys, keylogs) = load_keylogs(&options.keylogs);
     let keys = Arc::new(keys);
