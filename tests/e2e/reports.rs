@@ -1212,3 +1212,53 @@ fn pattern_detectors_find_a_luhn_valid_imei_without_a_profile_and_mask_it() {
         .unwrap();
     assert_eq!(found["value"], imei.as_str());
 }
+
+/// Without a profile, the pattern detectors look at what the device sends: an IMEI the
+/// server echoes back in its reply is not a leak of the device's.
+#[test]
+fn pattern_detectors_report_what_the_device_sends_not_what_the_server_returns() {
+    use crate::util::frame::{self, ACK, PSH, SYN};
+    let dir = tempfile::tempdir().unwrap();
+    let up = "{\"imei\":\"356938035643809\"}";
+    let req = format!(
+        "POST /v1/reg HTTP/1.1\r\nHost: reg.example.net\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{up}",
+        up.len()
+    );
+    let down = "{\"imei\":\"490154203237518\",\"ok\":true}";
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{down}",
+        down.len()
+    );
+    let (c, s) = ("10.0.0.2", "198.51.100.9");
+    let seq_down = 1 + req.len() as u32;
+    let capture = crate::util::PcapBuilder::new(1)
+        .packet(
+            1_700_000_000,
+            0,
+            &frame::tcp(c, 40200, s, 80, 1, 0, SYN, &[]),
+        )
+        .packet(
+            1_700_000_000,
+            1,
+            &frame::tcp(c, 40200, s, 80, 2, 1, ACK | PSH, req.as_bytes()),
+        )
+        .packet(
+            1_700_000_000,
+            2,
+            &frame::tcp(s, 80, c, 40200, 1, seq_down + 1, ACK | PSH, resp.as_bytes()),
+        )
+        .write(dir.path(), "echo.pcap");
+    let out = phonehome(&["audit", "-F", "json", capture.to_str().unwrap()]);
+    let report = json(&out);
+    let imeis: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["data_type"] == "imei")
+        .collect();
+    assert_eq!(imeis.len(), 1, "{imeis:#?}");
+    assert_eq!(imeis[0]["direction"], "client_to_server");
+    assert_eq!(imeis[0]["detector"], "imei-luhn");
+    // The reply was read (its HTTP record is there), only not searched for patterns.
+    assert_eq!(report["http"].as_array().unwrap().len(), 2);
+}

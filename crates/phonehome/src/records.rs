@@ -353,6 +353,11 @@ impl Sink {
         if bytes.is_empty() || !self.detecting() {
             return;
         }
+        // Pattern detectors look for data leaving the device; what servers send back is
+        // searched only for a profile's values.
+        if self.detection.is_none() && direction == Direction::ServerToClient {
+            return;
+        }
         let d = self.detection.clone();
         let mut layers: Vec<&str> = outer.to_vec();
         layers.push(part);
@@ -424,9 +429,11 @@ impl Sink {
         if let Some(d) = d {
             self.scan_profile(d, seen, layers, bytes, found);
         }
-        // Pattern detectors read text: random-looking bytes (a download, a compressed blob
-        // not undone) are left to the profile's scanner.
-        let context = context.filter(|_| !phonehome_detect::decode::looks_opaque(bytes));
+        // Pattern detectors read text the device sent: random-looking bytes (an upload of
+        // media, a compressed blob not undone) and replies are left to the profile's scanner.
+        let context = context.filter(|_| {
+            direction == Direction::ClientToServer && !phonehome_detect::decode::looks_opaque(bytes)
+        });
         if let (Some(p), Some(context)) = (self.patterns.clone(), context) {
             let mut hits = std::mem::take(&mut self.pattern_hits);
             hits.clear();
