@@ -97,12 +97,21 @@ def tls_python(port, host, request, keylog):
     return ("tcp", cport, port)
 
 
+# Client ports handed out so far: the kernel may give a closed port out again, and two
+# plants on one port pair would be one flow (as phonehome rightly sees them), which the
+# checker could not tell apart.
+_USED_UDP_PORTS = set()
+
+
 def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((HOST, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    while True:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _USED_UDP_PORTS:
+            _USED_UDP_PORTS.add(port)
+            return port
 
 
 def dig(port, name, qtype="A"):
@@ -119,8 +128,8 @@ def dig(port, name, qtype="A"):
 
 def udp_send(port, payload):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((HOST, 0))
-        cport = s.getsockname()[1]
+        cport = free_udp_port()
+        s.bind((HOST, cport))
         s.sendto(payload, (HOST, port))
     return ("udp", cport, port)
 

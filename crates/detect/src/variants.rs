@@ -295,6 +295,26 @@ impl Variants {
                 v.value(DataType::Mac, label, Confidence::High, mac_forms(value));
             }
         }
+        // Device fingerprints some SDKs build from two identifiers joined, unsalted:
+        // md5(imei + android_id), sha1(android_id + "_" + mac), ...
+        let mut parts: Vec<(DataType, &str, String)> = Vec::new();
+        if let Some(i) = &ids.imei {
+            if let Some(f) = imei_forms(i).into_iter().next() {
+                parts.push((DataType::Imei, "imei", f.text));
+            }
+        }
+        if let Some(a) = &ids.android_id {
+            parts.push((DataType::AndroidId, "android_id", profile::compact(a)));
+        }
+        if let Some(s) = &ids.serial {
+            parts.push((DataType::Serial, "serial", s.trim().to_owned()));
+        }
+        if let Some(m) = &ids.wifi_mac {
+            if let Some(f) = mac_forms(m).into_iter().next() {
+                parts.push((DataType::Mac, "wifi_mac", f.text));
+            }
+        }
+        v.combinations(&parts);
         if let Some(s) = &p.owner.name {
             v.value(
                 DataType::Name,
@@ -538,6 +558,34 @@ impl Variants {
             }
         }
         self.entry = entry;
+    }
+
+    /// Digests (hex, either case) of every ordered pair of `parts` joined with no separator,
+    /// `_`, `-` or `|`: the unsalted fingerprints apps derive from two identifiers. A finding
+    /// names the first identifier's data type and both labels (`imei+android_id`).
+    fn combinations(&mut self, parts: &[(DataType, &str, String)]) {
+        for (i, (data_type, a, va)) in parts.iter().enumerate() {
+            for (j, (_, b, vb)) in parts.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                self.entry += 1;
+                let label = format!("{a}+{b}");
+                let e = Entry {
+                    data_type: *data_type,
+                    label: &label,
+                    confidence: Confidence::High,
+                    coord: None,
+                };
+                for sep in ["", "_", "-", "|"] {
+                    let f = Form::new("combined", format!("{va}{sep}{vb}"));
+                    for (digest, bytes) in digests(f.text.as_bytes()) {
+                        let hex = hex::encode(&bytes).into_bytes();
+                        self.push(&e, &f, vec![digest, "hex"], hex, true, Boundary::None);
+                    }
+                }
+            }
+        }
     }
 
     /// The encodings of one normal form.
@@ -1169,5 +1217,29 @@ mod tests {
         let plain = find(&v, "secrets.l", "as_written", &[]).unwrap();
         assert_eq!(plain.bytes.len(), MAX_VALUE_LEN);
         assert!(v.list().iter().all(|x| x.bytes.len() <= 4 * MAX_VALUE_LEN));
+    }
+
+    #[test]
+    fn digests_of_two_identifiers_joined_are_variants() {
+        let (p, _) = Profile::parse(
+            "[identifiers]\nimei = \"356938035643809\"\nandroid_id = \"9774d56d682e549c\"\n",
+            "t",
+        )
+        .unwrap();
+        let v = Variants::build(&p);
+        let md5 = hex::encode(Md5::digest(b"3569380356438099774d56d682e549c"));
+        let found = v
+            .list()
+            .iter()
+            .find(|x| x.bytes == md5.as_bytes())
+            .expect("md5(imei + android_id)");
+        assert_eq!(found.label, "imei+android_id");
+        assert_eq!(found.data_type, DataType::Imei);
+        assert_eq!(found.encoding, ["md5", "hex"]);
+        let sha1 = hex::encode(Sha1::digest(b"9774d56d682e549c_356938035643809"));
+        assert!(v
+            .list()
+            .iter()
+            .any(|x| x.bytes == sha1.as_bytes() && x.label == "android_id+imei"));
     }
 }
