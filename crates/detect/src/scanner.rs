@@ -28,9 +28,11 @@ use crate::variants::{Axis, Boundary, Variants, PAIR_WINDOW};
 
 /// Above this many pattern bytes the contiguous NFA is used instead of the DFA: the DFA's
 /// transition table grows with states times byte classes, and a large profile would cost
-/// hundreds of megabytes. Measured on a 20-value profile (1,349 variants, the `speed` test):
-/// DFA 23 MiB and 0.38 GB/s, contiguous NFA 0.9 MiB and 0.14 GB/s, on one core.
-const DFA_MAX_PATTERN_BYTES: usize = 64 * 1024;
+/// hundreds of megabytes. Measured on a 20-value profile (1,349 variants, 56 KB of patterns,
+/// the `speed` test): DFA 23 MiB and 0.38 GB/s, contiguous NFA 0.9 MiB and 0.14 GB/s, on one
+/// core. The cap keeps such a profile, with its fingerprint digests, on the DFA (about 50 MiB
+/// at the cap); address books of hundreds of contacts go to the NFA.
+const DFA_MAX_PATTERN_BYTES: usize = 128 * 1024;
 /// Hits waiting for the next byte (their boundary check) per stream; more are accepted unchecked.
 const MAX_PENDING: usize = 64;
 /// Unpaired coordinate hits remembered per stream.
