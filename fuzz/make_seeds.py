@@ -2,6 +2,7 @@
 """Builds the curated seed sets in fuzz/seeds/<target>/ from real captures.
 
 Usage: python3 fuzz/make_seeds.py CAPTURES_DIR
+       python3 fuzz/make_seeds.py --detect-only   (the detect targets' seeds, built by hand)
 
 Needs tshark (4.x) on PATH. Frames come from classic pcap files (read here), stream bytes
 from `tshark -z follow,tcp,raw`, datagram payloads from `tshark -T fields -e udp.payload`.
@@ -9,6 +10,7 @@ The output is deterministic for a given tshark and set of captures; each seed is
 few KiB so that the whole set stays small and fast to execute.
 """
 
+import base64
 import gzip
 import hashlib
 import os
@@ -16,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = os.path.join(HERE, "seeds")
@@ -99,7 +102,112 @@ def udp_payloads(path, display_filter):
     return out
 
 
+def ws_frame(opcode, payload, key=None, fin=True, rsv1=False):
+    """One WebSocket frame (RFC 6455 section 5.2), masked with `key` when given."""
+    b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    n = len(payload)
+    m = 0x80 if key else 0
+    if n < 126:
+        head = bytes([b0, m | n])
+    elif n < 0x10000:
+        head = bytes([b0, m | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, m | 127]) + struct.pack(">Q", n)
+    if key:
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        head += key
+    return head + payload
+
+
+def raw_deflate(data):
+    """permessage-deflate payload: raw deflate, sync-flushed, the 00 00 ff ff tail removed."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
+
+
+def detect_seeds():
+    """Seeds of the phonehome-detect targets: decoded traffic and lab files written by hand in
+    the shapes apps and phones produce (crates/detect/src/fuzzing.rs gives the selector bytes)."""
+    for t in ["decode_expand", "websocket_deframe", "patterns_find", "vcard_parse", "profile_parse", "policy_parse"]:
+        shutil.rmtree(os.path.join(SEEDS, t), ignore_errors=True)
+    b64 = lambda b: base64.b64encode(b)  # noqa: E731
+    imei = b"356938035643809"
+    payload = b'{"imei":"356938035643809","mac":"3c:5a:b4:01:02:03","name":"Chen Mei"}'
+
+    # decode_expand: data[0] low nibble = hint (0 Uri, 1 cookie, 2 x-data, 3 JSON body, 4 form,
+    # 5 multipart with boundary ----fuzzb, 6 protobuf, 7 body of no type, 8 DNS name, 9 payload);
+    # bit 7 = small limits.
+    de = [
+        (0, "uri", b"/api/report?imei=356938035643809&u=Ch%C3%A9n%20Mei&d=" + b64(payload).replace(b"=", b"%3D")),
+        (1, "cookie", b"sid=" + base64.urlsafe_b64encode(payload).rstrip(b"=") + b"; lang=zh-TW"),
+        (2, "x-data", b64(gzip.compress(payload, mtime=0))),
+        (3, "json", b'{"a":"\\u0043h\\u00e9n Mei","b":"' + b64(b"imei=" + imei) + b'","c":{"d":"' + b64(zlib.compress(payload)) + b'"}}'),
+        (4, "form", b"data=" + b64(payload).replace(b"+", b"%2B").replace(b"=", b"%3D") + b"&v=2&q=Ch%E9n+Mei"),
+        (5, "multipart", b"------fuzzb\r\nContent-Disposition: form-data; name=\"f\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64(payload) + b"\r\n------fuzzb\r\nContent-Disposition: form-data; name=\"g\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCh=C3=A9n Mei=\r\n lives here\r\n------fuzzb--\r\n"),
+        (6, "protobuf", b"\x0a\x0f" + imei + b"\x12\x08Chen Mei\x1a\x06\x08\x01\x10\x02\x18\x03\x22" + bytes([len(b64(payload))]) + b64(payload)),
+        (7, "gzip-body", gzip.compress(payload * 3, mtime=0)),
+        (8, "dns-base32", base64.b32encode(b"imei=" + imei).rstrip(b"=").lower() + b".t.example.com"),
+        (9, "websocket", ws_frame(1, payload, key=b"\x37\xfa\x21\x3d") + ws_frame(1, raw_deflate(payload), key=b"\x37\xfa\x21\x3d", rsv1=True)),
+        (9, "base64-twice", b64(b64(payload))),
+        (0x89, "nested-small", b64(b64(b64(b"imei=" + imei + b"&n=1")))),
+    ]
+    for sel, name, body in de:
+        put("decode_expand", name, bytes([sel]) + body)
+
+    # websocket_deframe: data[0] seeds the cut sizes; then one direction after the handshake.
+    key = b"\x12\x34\x56\x78"
+    client = ws_frame(1, payload, key) + ws_frame(2, b"part one ", key, fin=False) + ws_frame(9, b"ping", key) + ws_frame(0, b"part two", key) + ws_frame(8, b"\x03\xe8", key)
+    put("websocket_deframe", "client-masked", b"\x05" + client)
+    deflated = b"".join(ws_frame(1, raw_deflate(payload + bytes([i])), key, rsv1=True) for i in range(3))
+    put("websocket_deframe", "client-deflate", b"\x02" + deflated)
+    server = ws_frame(2, bytes(range(256)) * 2) + ws_frame(10, b"pong") + ws_frame(1, b'{"ok":true}')
+    put("websocket_deframe", "server-16bit", b"\x0b" + server)
+    put("websocket_deframe", "server-64bit-cut", b"\x07" + ws_frame(2, b"x" * 70000)[:600])
+
+    # patterns_find: data[0] % 11 = context (0 Uri, 1 form, 2 JSON, 3 header named by
+    # HEADERS[(data[0] >> 4) % 4], 4 JSON body, 5 form body, 6 text body, 7 body of no type,
+    # 8 DNS name, 9-10 payload).
+    pf = [
+        (0, "uri", b"/v1/report?imei=356938035643809&phone=%2B886912345678&lat=25.03361&lng=121.56500&ts=1700000000"),
+        (1, "form", b"deviceId=a1b2c3d4e5f60718&imsi=466924200012345&iccid=8988692000001234567&order_id=356938035643809"),
+        (2, "json", b'{"device":{"imei":"356938035643809","mac":"3c:5a:b4:01:02:03","oaid":"0b1e4b5c-6f1a-4c2e-9d0a-2f6b8e7c1a3d"},"user":{"email":"chen.mei@gmail.com"},"loc":{"latitude":25.03361,"longitude":121.565}}'),
+        (0x13, "header-device-id", b"a1b2c3d4e5f60718"),
+        (0x03, "header-cookie", b"imei=356938035643809; sid=abc; tel=+886912345678"),
+        (4, "json-contacts", b'{"contacts":[{"name":"Lin Chih-Hao","phone":"+886 987 654 321"},{"name":"Wang","phone":"0912-345-678"}],"sms":[{"body":"Your code is 123456","from":"+886900000000"}]}'),
+        (5, "form-body", b"mac=3C-5A-B4-01-02-03&serial=R58M12ABCDE&android_id=9774d56d682e549c"),
+        (7, "xml", b"<req><imei>356938035643809</imei><phone>+886912345678</phone></req>"),
+        (8, "dns", b"356938035643809.imei.t.example.com"),
+        (9, "text", b"POST /upload HTTP/1.1\r\nHost: x\r\n\r\nimei: 356938035643809, mail chen.mei@gmail.com, call +886 912 345 678"),
+    ]
+    for sel, name, body in pf:
+        put("patterns_find", name, bytes([sel]) + body)
+
+    # vcard_parse: exports as Android, iOS and older phones write them.
+    put("vcard_parse", "v3-ios", b"BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.1//EN\r\nN:Lin;Chih-Hao;;;\r\nFN:Chih-Hao Lin\r\nitem1.TEL;type=pref:+886 987 654 321\r\nitem1.X-ABLabel:mobile\r\nEMAIL;type=INTERNET;type=HOME:chlin@example.com\r\nPHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U\r\n HR8eHRocHCAkLicgIiwjHBwoNyksMDE0NDQfJzk9ODI8LjM0Mv/AAAsIAAEAAQEBEQA/\r\nEND:VCARD\r\n")
+    put("vcard_parse", "v21-android", "BEGIN:VCARD\nVERSION:2.1\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E9=99=B3;=E7=BE=8E=\n=E7=8E=B2;;;\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E9=99=B3=E7=BE=8E=E7=8E=B2\nTEL;CELL;PREF:0912-345-678\nTEL;HOME:02 2345 6789\nEND:VCARD\nBEGIN:VCARD\nVERSION:2.1\nN:;Mom;;;\nTEL;CELL:+886912000111\nEND:VCARD\n".encode())
+    put("vcard_parse", "v4-folded", b"BEGIN:VCARD\nVERSION:4.0\nFN:Mei\n  Chen\nTEL;VALUE=uri;TYPE=\"voice,cell\":tel:+886-2-2345-6789\nEMAIL:mei@example.org\nBEGIN:VCARD\nFN:nested\nEND:VCARD\nEND:VCARD\n")
+    put("vcard_parse", "no-end", "\ufeffBEGIN:VCARD\nFN:張偉\nTEL:+8613800138000\n".encode())
+
+    # profile_parse: small profiles (under the 512-byte cap the target compiles) and the
+    # full shape.
+    put("profile_parse", "identifiers", b'[identifiers]\nimei = "356938035643809"\nimsi = "466924200012345"\nphone = "+886912345678"\nwifi_mac = "3c:5a:b4:01:02:03"\nandroid_id = "9774d56d682e549c"\n')
+    put("profile_parse", "owner-contacts", '[owner]\nname = "陳美玲"\nemail = "chen.mei@gmail.com"\n\n[[contacts]]\nname = "Lin Chih-Hao"\nphone = "0987654321"\n\n[[sms]]\nbody = "Your code is 123456"\n'.encode())
+    put("profile_parse", "locations-secrets", b'[identifiers]\nphone = "0912345678"\n\n[[locations]]\nlat = 25.0336\nlon = 121.5650\n\n[[secrets]]\nlabel = "wifi"\nvalue = "hunter2-lab"\n')
+    put("profile_parse", "full", b'[identifiers]\nimei = "356938035643809"\nimei2 = "356938035643817"\nmeid = "A0000049C4B0A2"\nimsi = "466924200012345"\niccid = "8988692000001234567"\nphone = "+886912345678"\nserial = "R58M12ABCDE"\nandroid_id = "9774d56d682e549c"\nadvertising_id = "0b1e4b5c-6f1a-4c2e-9d0a-2f6b8e7c1a3d"\nwifi_mac = "3c:5a:b4:01:02:03"\nbt_mac = "3c:5a:b4:01:02:04"\n\n[owner]\nname = "Chen Mei"\nemail = "chen.mei@gmail.com"\n\n[[contacts]]\nname = "Lin Chih-Hao"\nphone = "+886 987 654 321"\n\n[[sms]]\nbody = "Meet at 7"\nfrom = "+886900000000"\n\n[[locations]]\nlat = 25.0336\nlon = 121.5650\n')
+
+    # policy_parse: the shipped presets and a policy using every section.
+    policies = os.path.join(HERE, "..", "data", "policies")
+    for name in sorted(os.listdir(policies)):
+        with open(os.path.join(policies, name), "rb") as f:
+            put("policy_parse", name.split(".")[0], f.read())
+    put("policy_parse", "lab", b'name = "lab-tw"\nhome = "TW"\n\n[[rule]]\nid = "pii-abroad"\nseverity = "critical"\n[rule.when]\ndata = "any"\ncountry = "abroad"\n[rule.unless]\nserver_name = ["update.miui.com", "*.example.tw"]\n\n[[rule]]\nid = "no-tiktok"\nseverity = "high"\nwhen = { service = ["TikTok", "Douyin"] }\n\n[[rule]]\nid = "cleartext"\nseverity = "medium"\nwhen = [{ data = ["identifiers"], encryption = "cleartext" }, { encryption = "unknown" }]\n\n[[allow]]\nreason = "the lab server"\nserver_name = "collector.lab.example"\nrules = ["pii-abroad"]\n')
+
+
 def main():
+    if sys.argv[1:] == ["--detect-only"]:
+        detect_seeds()
+        return
     caps = sys.argv[1]
     cap = lambda name: os.path.join(caps, name)  # noqa: E731
     shutil.rmtree(SEEDS, ignore_errors=True)
@@ -252,6 +360,8 @@ def main():
     put("flow_defrag", "in-order", frag(1, 0, 200, 1) + frag(1, 200, 200, 1) + frag(1, 400, 40, 0))
     put("flow_defrag", "reversed", frag(2, 400, 40, 0) + frag(2, 200, 200, 1) + frag(2, 0, 200, 1))
     put("flow_defrag", "overlap-expire", frag(3, 0, 100, 1) + frag(3, 50, 100, 3) + frag(4, 0, 8, 1) + frag(3, 150, 10, 4))
+
+    detect_seeds()
 
 
 if __name__ == "__main__":

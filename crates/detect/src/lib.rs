@@ -40,6 +40,8 @@
 
 pub mod decode;
 pub mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod patterns;
 pub mod policy;
 pub mod profile;
