@@ -240,20 +240,34 @@ fn learn(cache: &mut DnsCache, r: &DnsRecord) {
     }
 }
 
+/// The report's names of IP protocols; others are `ip-proto-N`.
+const PROTOCOLS: [(u8, &str); 10] = [
+    (1, "icmp"),
+    (2, "igmp"),
+    (6, "tcp"),
+    (17, "udp"),
+    (47, "gre"),
+    (50, "esp"),
+    (51, "ah"),
+    (58, "icmpv6"),
+    (132, "sctp"),
+    (136, "udplite"),
+];
+
 fn proto_name(p: u8) -> String {
-    match p {
-        1 => "icmp".into(),
-        2 => "igmp".into(),
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        47 => "gre".into(),
-        50 => "esp".into(),
-        51 => "ah".into(),
-        58 => "icmpv6".into(),
-        132 => "sctp".into(),
-        136 => "udplite".into(),
-        n => format!("ip-proto-{n}"),
-    }
+    PROTOCOLS
+        .iter()
+        .find(|&&(n, _)| n == p)
+        .map_or_else(|| format!("ip-proto-{p}"), |&(_, name)| name.to_string())
+}
+
+/// The IP protocol number of a report's `proto` name (the inverse of `proto_name`).
+pub(crate) fn proto_number(name: &str) -> Option<u8> {
+    PROTOCOLS
+        .iter()
+        .find(|&&(_, n)| n == name)
+        .map(|&(p, _)| p)
+        .or_else(|| name.strip_prefix("ip-proto-")?.parse().ok())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -827,4 +841,17 @@ fn findings_report(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_read_back_to_their_numbers() {
+        for p in 0..=u8::MAX {
+            assert_eq!(proto_number(&proto_name(p)), Some(p), "{}", proto_name(p));
+        }
+        assert_eq!(proto_number("ip-99"), None);
+    }
 }

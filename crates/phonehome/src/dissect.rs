@@ -31,6 +31,17 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Which way bytes from `side` go, with the client as known now.
+    pub(crate) fn direction(&self, side: Side) -> phonehome_detect::findings::Direction {
+        if side == self.client {
+            phonehome_detect::findings::Direction::ClientToServer
+        } else {
+            phonehome_detect::findings::Direction::ServerToClient
+        }
+    }
+}
+
+impl Ctx<'_> {
     fn any_port(&self, ports: &[u16]) -> bool {
         self.ports.iter().any(|p| ports.contains(p))
     }

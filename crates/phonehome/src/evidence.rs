@@ -390,13 +390,7 @@ fn match_packet(
 
 impl Target {
     fn of(flow: &report::Flow) -> Option<Self> {
-        let proto = match flow.proto.as_str() {
-            "tcp" => 6,
-            "udp" => 17,
-            "icmp" => 1,
-            "icmpv6" => 58,
-            other => other.strip_prefix("ip-")?.parse().ok()?,
-        };
+        let proto = crate::assemble::proto_number(&flow.proto)?;
         Some(Self {
             proto,
             client: flow.client.parse().ok()?,

@@ -25,13 +25,18 @@ impl Detection {
     /// Every hit of a profile value in `bytes`, as one search.
     pub(crate) fn find(&self, bytes: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
+        self.find_into(bytes, &mut hits);
+        hits
+    }
+
+    /// Appends to `hits` every hit of a profile value in `bytes`, searched as one whole buffer.
+    pub(crate) fn find_into(&self, bytes: &[u8], hits: &mut Vec<Hit>) {
         if bytes.is_empty() {
-            return hits;
+            return;
         }
         let mut stream = self.scanner.stream();
-        stream.feed(bytes, 0, &mut hits);
-        stream.finish(&mut hits);
-        hits
+        stream.feed(bytes, 0, hits);
+        stream.finish(hits);
     }
 
     /// `bytes` with the ranges of `hits` replaced by `[data_type]`; overlapping hits merge.

@@ -4,7 +4,7 @@
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_detect::decode::{Expander, Hint};
-use phonehome_detect::findings::{excerpt, excerpt_masking, Direction, Seen};
+use phonehome_detect::findings::{excerpt_masking, Direction, Finding, Seen};
 use phonehome_detect::patterns::{Context, Detectors, PatternHit};
 use phonehome_detect::scanner::StreamScan;
 use phonehome_detect::variants::DataType;
@@ -210,11 +210,7 @@ impl Sink {
         self.record_hits(ctx, &d, side, &[layer], Some((bytes, offset)));
         // Encoded data inside the stream (a base64 blob, a gzip member, WebSocket frames) is
         // decoded chunk by chunk: what a chunk boundary cuts is only found in clear.
-        let direction = if side == ctx.client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let direction = ctx.direction(side);
         let mut found = Found::default();
         self.expand_and_scan(
             ctx,
@@ -241,11 +237,7 @@ impl Sink {
 
     /// Searches one datagram no parser understood.
     pub(crate) fn scan_datagram(&mut self, ctx: &Ctx<'_>, side: Side, payload: &[u8]) {
-        let direction = if side == ctx.client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let direction = ctx.direction(side);
         self.scan(ctx, direction, &["udp"], "payload", Hint::Payload, payload);
     }
 
@@ -262,11 +254,7 @@ impl Sink {
         if self.hits.is_empty() {
             return;
         }
-        let direction = if side == ctx.client {
-            Direction::ClientToServer
-        } else {
-            Direction::ServerToClient
-        };
+        let direction = ctx.direction(side);
         let seen = Seen {
             flow: ctx.flow,
             direction,
@@ -285,8 +273,7 @@ impl Sink {
                             .saturating_sub(offset),
                     )
                     .unwrap_or(0);
-                    f.excerpt = Some(excerpt(bytes, start, end - start, label));
-                    f.excerpt_clear = Some(excerpt_masking(bytes, start, end - start, &[]));
+                    set_excerpts(f, bytes, start, end - start, &[(start, end - start, label)]);
                 }
             }
         }
@@ -455,8 +442,7 @@ impl Sink {
                 found.patterns.push(key);
                 let zone = self.zone.clone();
                 if let Some(f) = self.findings.record_pattern(hit, seen, layers) {
-                    f.excerpt = Some(excerpt_masking(bytes, hit.offset, hit.len, &spans));
-                    f.excerpt_clear = Some(excerpt_masking(bytes, hit.offset, hit.len, &[]));
+                    set_excerpts(f, bytes, hit.offset, hit.len, &spans);
                     f.zone = zone;
                 }
             }
@@ -472,10 +458,8 @@ impl Sink {
         bytes: &[u8],
         found: &mut Found,
     ) {
-        let mut stream = d.scanner.stream();
         self.hits.clear();
-        stream.feed(bytes, 0, &mut self.hits);
-        stream.finish(&mut self.hits);
+        d.find_into(bytes, &mut self.hits);
         if self.hits.is_empty() {
             return;
         }
@@ -507,8 +491,8 @@ impl Sink {
                 let zone = self.zone.clone();
                 if let Some(f) = self.findings.record(&d.variants, hit, seen, layers) {
                     let start = usize::try_from(hit.offset).unwrap_or(usize::MAX);
-                    f.excerpt = Some(excerpt(bytes, start, hit.len as usize, value.0.as_str()));
-                    f.excerpt_clear = Some(excerpt_masking(bytes, start, hit.len as usize, &[]));
+                    let len = hit.len as usize;
+                    set_excerpts(f, bytes, start, len, &[(start, len, value.0.as_str())]);
                     f.zone = zone;
                 }
                 if !new_values.iter().any(|(t, l)| (*t, l.as_str()) == value) {
@@ -520,6 +504,19 @@ impl Sink {
         self.hits = hits;
         self.hits.clear();
     }
+}
+
+/// A finding's two excerpts around `bytes[start..start + len]`: with the spans of `mask`
+/// replaced by their labels (the hit's own among them), and clear for `--show-values`.
+fn set_excerpts(
+    f: &mut Finding,
+    bytes: &[u8],
+    start: usize,
+    len: usize,
+    mask: &[(usize, usize, &str)],
+) {
+    f.excerpt = Some(excerpt_masking(bytes, start, len, mask));
+    f.excerpt_clear = Some(excerpt_masking(bytes, start, len, &[]));
 }
 
 /// Values already reported from one buffer or a view of it: a decoded view repeats what its
