@@ -310,6 +310,14 @@ struct Seeded {
     problems: Vec<String>,
 }
 
+impl Seeded {
+    /// The search for these values (their variants and the automaton over them).
+    fn detection(&self) -> anyhow::Result<std::sync::Arc<phonehome::Detection>> {
+        let d = phonehome::Detection::new(&self.profile).map_err(anyhow::Error::msg)?;
+        Ok(std::sync::Arc::new(d))
+    }
+}
+
 /// Reads the profile and the `--contacts` exports (their contacts added to the profile's, or
 /// to an empty profile), printing their warnings; `None` when neither is given.
 fn load_seeded(
@@ -470,9 +478,7 @@ fn setup(args: &AuditArgs) -> anyhow::Result<Setup> {
                 eprintln!("phonehome: warning: {p}");
             }
             (
-                Some(std::sync::Arc::new(
-                    phonehome::Detection::new(&seeded.profile).map_err(anyhow::Error::msg)?,
-                )),
+                Some(seeded.detection()?),
                 Some((seeded.name, seeded.sha256)),
             )
         }
@@ -846,9 +852,7 @@ fn diff_side(
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let detection = match load_seeded(args.profile.as_deref(), &args.contacts)? {
-        Some(seeded) => Some(std::sync::Arc::new(
-            phonehome::Detection::new(&seeded.profile).map_err(anyhow::Error::msg)?,
-        )),
+        Some(seeded) => Some(seeded.detection()?),
         None => None,
     };
     let options = phonehome::Options {
