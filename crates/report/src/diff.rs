@@ -63,6 +63,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::summary::truncate;
 use crate::{human_bytes, Report};
 
 /// The schema identifier written at the top of a JSON diff.
@@ -645,7 +646,7 @@ pub fn write_text(diff: &Diff, out: &mut impl Write) -> io::Result<()> {
                         f.label.clone().unwrap_or_else(|| "-".into()),
                         encoding,
                         f.destination.clone(),
-                        cut(f.org.as_deref().unwrap_or("-"), NAME_WIDTH),
+                        truncate(f.org.as_deref().unwrap_or("-"), NAME_WIDTH),
                         f.org_country.clone().unwrap_or_else(|| "-".into()),
                         f.server_country.clone().unwrap_or_else(|| "-".into()),
                         format!("{} {times}", f.count),
@@ -701,7 +702,7 @@ pub fn write_text(diff: &Diff, out: &mut impl Write) -> io::Result<()> {
                     side_by_side(c, |t| human_bytes(t.bytes_down)),
                 ];
                 if attributed {
-                    row.push(cut(c.org.as_deref().unwrap_or("-"), NAME_WIDTH));
+                    row.push(truncate(c.org.as_deref().unwrap_or("-"), NAME_WIDTH));
                     row.push(c.org_country.clone().unwrap_or_else(|| "-".into()));
                     row.push(c.server_country.clone().unwrap_or_else(|| "-".into()));
                 }
@@ -867,16 +868,6 @@ impl Table<'_> {
         }
         writeln!(out, "{}", line.trim_end())
     }
-}
-
-/// `s` cut to `width` characters, the cut marked with "~".
-fn cut(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-    t.push('~');
-    t
 }
 
 #[cfg(test)]

@@ -46,6 +46,28 @@ pub fn rfc3339(ts: phonehome_capture::Timestamp) -> String {
     )
 }
 
+/// The order the HTML and Markdown findings tables list findings in, as indices into
+/// `report.findings`: policy findings first, worst first; then personal data in report order.
+pub(crate) fn findings_order(report: &Report) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..report.findings.len()).collect();
+    order.sort_by_key(|&i| {
+        let f = &report.findings[i];
+        (f.kind != "policy", severity_rank(f), i)
+    });
+    order
+}
+
+/// A finding's severity as a sort key: 0 for critical up to 3 for low, 4 for none.
+pub(crate) fn severity_rank(f: &Finding) -> u8 {
+    match f.severity {
+        Some("critical") => 0,
+        Some("high") => 1,
+        Some("medium") => 2,
+        Some("low") => 3,
+        _ => 4,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests_support {
     use crate::*;

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::{human_bytes, Destination, Finding, Report};
+use crate::{findings_order, human_bytes, Destination, Report};
 
 /// Rows of the findings table.
 pub const MAX_FINDINGS: usize = 200;
@@ -132,16 +132,6 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn severity_rank(f: &Finding) -> u8 {
-    match f.severity {
-        Some("critical") => 0,
-        Some("high") => 1,
-        Some("medium") => 2,
-        Some("low") => 3,
-        _ => 4,
-    }
-}
-
 fn or_dash(v: &[String], sep: &str) -> String {
     if v.is_empty() {
         "-".into()
@@ -165,11 +155,7 @@ fn write_findings(r: &Report, s: &mut String) -> std::fmt::Result {
     if r.findings.is_empty() {
         return writeln!(s, "No findings.");
     }
-    let mut order: Vec<usize> = (0..r.findings.len()).collect();
-    order.sort_by_key(|&i| {
-        let f = &r.findings[i];
-        (f.kind != "policy", severity_rank(f), i)
-    });
+    let order = findings_order(r);
     writeln!(
         s,
         "| # | Finding | Type | Label | Encoding | Destination | Organisation (country) | Server country | Count | Frames |"
@@ -469,7 +455,7 @@ fn md(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BlindSpot, Flow, Input, Keylog, Run, Stats, Verdict};
+    use crate::{BlindSpot, Finding, Flow, Input, Keylog, Run, Stats, Verdict};
 
     fn report() -> Report {
         let hostile = "<script>alert(1)</script>|x";

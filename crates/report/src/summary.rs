@@ -225,7 +225,8 @@ fn group(flows: &[crate::Flow], key: impl Fn(&crate::Flow) -> Option<&str>) -> S
         .join(", ")
 }
 
-fn truncate(s: &str, width: usize) -> String {
+/// `s` cut to `width` characters, the cut marked with "~" (the plain-text writers' columns).
+pub(crate) fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_string();
     }

@@ -34,7 +34,7 @@ use std::io::{self, Write};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::{human_bytes, Destination, Finding, Flow, Report};
+use crate::{findings_order, human_bytes, severity_rank, Destination, Finding, Flow, Report};
 use escape::{esc, Esc};
 
 /// Rows of the findings table.
@@ -420,16 +420,6 @@ fn write_verdict(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</section>")
 }
 
-fn severity_rank(f: &Finding) -> u8 {
-    match f.severity {
-        Some("critical") => 0,
-        Some("high") => 1,
-        Some("medium") => 2,
-        Some("low") => 3,
-        _ => 4,
-    }
-}
-
 fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, r#"<section id="findings-section"><h2>Findings</h2>"#)?;
     if r.findings.is_empty() {
@@ -438,12 +428,7 @@ fn write_findings(r: &Report, out: &mut dyn Write) -> io::Result<()> {
             r#"<p class="empty">No findings: none of the profile's values, and nothing a pattern detector knows, was seen in what the device sent (see the blind spots below for what could not be searched).</p>"#
         )?;
     }
-    let mut order: Vec<usize> = (0..r.findings.len()).collect();
-    // Policy findings first, worst first; then personal data in report order.
-    order.sort_by_key(|&i| {
-        let f = &r.findings[i];
-        (f.kind != "policy", severity_rank(f), i)
-    });
+    let order = findings_order(r);
     let shown = order.len().min(MAX_FINDING_ROWS);
     if !r.findings.is_empty() {
         table_tools(out, "findings", "findings")?;
@@ -618,30 +603,8 @@ fn write_countries(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         r#"<h3>By server country</h3><div class="table-wrap"><table class="data sortable" id="countries"><thead><tr><th>Country</th><th data-type="num" class="num">Sent</th><th data-type="num" class="num">Share</th><th data-type="num" class="num">Flows</th></tr></thead><tbody>"#
     )?;
     for (code, s) in &rows {
-        let code = (!code.is_empty()).then(|| (*code).clone());
-        write!(
-            out,
-            r#"<tr data-cc="{}"><td>"#,
-            esc(code.as_deref().unwrap_or(""))
-        )?;
-        match &code {
-            Some(c) => {
-                country(out, &code)?;
-                if let Some(n) = map::country_name(c) {
-                    write!(out, " {}", esc(n))?;
-                }
-            }
-            None => write!(out, "unknown")?,
-        }
-        writeln!(
-            out,
-            r#"</td><td class="num" data-v="{}">{}</td><td class="num" data-v="{share:.4}">{share:.1} %</td><td class="num" data-v="{}">{}</td></tr>"#,
-            s.bytes_up,
-            human_bytes(s.bytes_up),
-            s.flows,
-            thousands(s.flows),
-            share = percent(s.bytes_up, total_up)
-        )?;
+        write!(out, r#"<tr data-cc="{}">"#, esc(code))?;
+        write_country_cells(out, code, "unknown", s.bytes_up, s.flows, total_up)?;
     }
     writeln!(out, "</tbody></table></div>")?;
     // The law that can compel the receiver is its organisation's country, not the server's.
@@ -660,23 +623,8 @@ fn write_countries(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         r#"<h3>By organisation's country</h3><div class="table-wrap"><table class="data sortable" id="jurisdictions"><thead><tr><th>Jurisdiction</th><th data-type="num" class="num">Sent</th><th data-type="num" class="num">Share</th><th data-type="num" class="num">Flows</th></tr></thead><tbody>"#
     )?;
     for (code, (up, n)) in law {
-        write!(out, "<tr><td>")?;
-        if code.is_empty() {
-            write!(out, "unattributed")?;
-        } else {
-            let c = Some(code.to_string());
-            country(out, &c)?;
-            if let Some(name) = map::country_name(code) {
-                write!(out, " {}", esc(name))?;
-            }
-        }
-        writeln!(
-            out,
-            r#"</td><td class="num" data-v="{up}">{}</td><td class="num" data-v="{share:.4}">{share:.1} %</td><td class="num" data-v="{n}">{}</td></tr>"#,
-            human_bytes(up),
-            thousands(n),
-            share = percent(up, total_up)
-        )?;
+        write!(out, "<tr>")?;
+        write_country_cells(out, code, "unattributed", up, n, total_up)?;
     }
     writeln!(out, "</tbody></table></div>")?;
     let cdn = r.flows.iter().filter(|f| f.cdn).count();
@@ -688,6 +636,34 @@ fn write_countries(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     writeln!(out, "</div></div></section>")
+}
+
+/// The cells of one row of a country table, up to `</tr>`: the country (code and name, or
+/// `none` for flows without one), bytes sent, their share of `total_up`, and flows.
+fn write_country_cells(
+    out: &mut dyn Write,
+    code: &str,
+    none: &str,
+    up: u64,
+    flows: u64,
+    total_up: u64,
+) -> io::Result<()> {
+    write!(out, "<td>")?;
+    if code.is_empty() {
+        write!(out, "{none}")?;
+    } else {
+        country(out, &Some(code.to_string()))?;
+        if let Some(name) = map::country_name(code) {
+            write!(out, " {}", esc(name))?;
+        }
+    }
+    writeln!(
+        out,
+        r#"</td><td class="num" data-v="{up}">{}</td><td class="num" data-v="{share:.4}">{share:.1} %</td><td class="num" data-v="{flows}">{}</td></tr>"#,
+        human_bytes(up),
+        thousands(flows),
+        share = percent(up, total_up)
+    )
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
