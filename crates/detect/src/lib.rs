@@ -46,4 +46,5 @@ pub mod patterns;
 pub mod policy;
 pub mod profile;
 pub mod scanner;
+mod toml_doc;
 pub mod variants;

@@ -13,6 +13,8 @@ use std::fmt;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use crate::toml_doc::Doc;
+
 pub mod vcard;
 
 /// The device's identifiers (`[identifiers]`).
@@ -179,37 +181,22 @@ const IDENTIFIER_KEYS: &[&str] = &[
 const NUMERIC_KEYS: &[&str] = &["imei", "imei2", "imsi", "iccid", "serial"];
 
 struct Ctx<'a> {
-    text: &'a str,
-    source: &'a str,
-    /// (line, message), sorted by line at the end: the TOML map does not keep file order.
-    warnings: Vec<(usize, String)>,
+    doc: Doc<'a>,
 }
 
 impl Ctx<'_> {
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text
-            .as_bytes()
-            .get(..end)
-            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-            + 1
-    }
-
     fn key_error(&self, span: std::ops::Range<usize>, key: &str, message: &str) -> ProfileError {
         ProfileError::Key {
-            source_name: self.source.to_owned(),
-            line: self.line(span.start),
+            source_name: self.doc.source.to_owned(),
+            line: self.doc.line(span.start),
             key: key.to_owned(),
             message: message.to_owned(),
         }
     }
 
     fn warn_unknown(&mut self, span: std::ops::Range<usize>, key: &str) {
-        let line = self.line(span.start);
-        self.warnings.push((
-            line,
-            format!("{}:{line}: unknown key {key} ignored", self.source),
-        ));
+        self.doc
+            .warn(span.start, format_args!("unknown key {key} ignored"));
     }
 
     fn string(&mut self, value: &Spanned<DeValue<'_>>, key: &str) -> Result<String, ProfileError> {
@@ -218,14 +205,10 @@ impl Ctx<'_> {
             DeValue::Integer(i)
                 if NUMERIC_KEYS.iter().any(|k| key.ends_with(k)) && i.radix() == 10 =>
             {
-                let line = self.line(value.span().start);
-                self.warnings.push((
-                    line,
-                    format!(
-                        "{}:{line}: {key} is a number; write it as a string to keep leading zeros",
-                        self.source
-                    ),
-                ));
+                self.doc.warn(
+                    value.span().start,
+                    format_args!("{key} is a number; write it as a string to keep leading zeros"),
+                );
                 Ok(i.as_str().replace('_', ""))
             }
             other => Err(self.key_error(
@@ -283,14 +266,15 @@ impl Profile {
     /// (unknown tables and keys, numbers written without quotes).
     pub fn parse(text: &str, source: &str) -> Result<(Self, Vec<String>), ProfileError> {
         let mut cx = Ctx {
-            text,
-            source,
-            warnings: Vec::new(),
+            doc: Doc::new(text, source),
         };
-        let root = DeTable::parse(text).map_err(|e| ProfileError::Syntax {
-            source_name: source.to_owned(),
-            line: e.span().map_or(1, |s| cx.line(s.start)),
-            message: e.message().trim().to_owned(),
+        let root = DeTable::parse(text).map_err(|e| {
+            let (line, message) = cx.doc.syntax(&e);
+            ProfileError::Syntax {
+                source_name: source.to_owned(),
+                line,
+                message,
+            }
         })?;
         let mut profile = Self {
             source: source.to_owned(),
@@ -425,17 +409,13 @@ impl Profile {
                         profile.secrets.push(s);
                     }
                 }
-                _ => {
-                    let line = cx.line(name.span().start);
-                    cx.warnings.push((
-                        line,
-                        format!("{source}:{line}: unknown table {name_str} ignored"),
-                    ));
-                }
+                _ => cx.doc.warn(
+                    name.span().start,
+                    format_args!("unknown table {name_str} ignored"),
+                ),
             }
         }
-        cx.warnings.sort_by_key(|w| w.0);
-        Ok((profile, cx.warnings.into_iter().map(|w| w.1).collect()))
+        Ok((profile, cx.doc.into_warnings()))
     }
 
     /// Validates the values; an empty list means nothing looks wrong.

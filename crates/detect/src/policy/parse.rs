@@ -16,11 +16,12 @@ use super::{
     country_code, Allow, Clause, CountrySpec, DataSet, Encryption, Policy, PolicyError, Rule,
     Severity, DATA_TYPES, GROUPS, MAX_RULES, OTHER,
 };
+use crate::toml_doc::Doc;
 
-const TOP_KEYS: &[&str] = &["name", "description", "home", "rule", "allow", "notes"];
-const RULE_KEYS: &[&str] = &["id", "severity", "description", "when", "unless"];
-const ALLOW_KEYS: &[&str] = &["reason", "rules"];
-const CLAUSE_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &["name", "description", "home", "rule", "allow", "notes"];
+pub(super) const RULE_KEYS: &[&str] = &["id", "severity", "description", "when", "unless"];
+pub(super) const ALLOW_KEYS: &[&str] = &["reason", "rules"];
+pub(super) const CLAUSE_KEYS: &[&str] = &[
     "data",
     "confidence",
     "direction",
@@ -50,35 +51,18 @@ const DIRECTIONS: &[(&str, &str)] = &[
 type Entry<'t, 'i> = (&'t Spanned<Cow<'i, str>>, &'t Spanned<DeValue<'i>>);
 
 struct Cx<'a> {
-    text: &'a str,
-    source: &'a str,
-    warnings: Vec<(usize, String)>,
+    doc: Doc<'a>,
     service_names: Vec<(String, usize)>,
 }
 
 impl Cx<'_> {
-    fn line(&self, offset: usize) -> usize {
-        let end = offset.min(self.text.len());
-        self.text
-            .as_bytes()
-            .get(..end)
-            .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-            .saturating_add(1)
-    }
-
     fn err(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> PolicyError {
         PolicyError::Key {
-            source_name: self.source.to_owned(),
-            line: self.line(span.start),
+            source_name: self.doc.source.to_owned(),
+            line: self.doc.line(span.start),
             key: key.to_owned(),
             message: message.into(),
         }
-    }
-
-    fn warn(&mut self, span: Range<usize>, message: String) {
-        let line = self.line(span.start);
-        self.warnings
-            .push((line, format!("{}:{line}: {message}", self.source)));
     }
 
     /// The table's entries in file order, after refusing the first key not in `known`.
@@ -213,7 +197,7 @@ impl Cx<'_> {
         for (s, span) in list {
             let g = Glob::new(&s);
             if is_service && !g.is_wild() {
-                let line = self.line(span.start);
+                let line = self.doc.line(span.start);
                 self.service_names.push((s, line));
             }
             out.push(g);
@@ -250,7 +234,7 @@ impl Cx<'_> {
         extra: &[&str],
     ) -> Result<Clause, PolicyError> {
         let mut c = Clause {
-            line: self.line(span.start),
+            line: self.doc.line(span.start),
             ..Clause::default()
         };
         let mut any = false;
@@ -444,7 +428,7 @@ impl Cx<'_> {
                 }
             }
         }
-        let line = self.line(span.start);
+        let line = self.doc.line(span.start);
         let missing = |what: &str| self.err(span.clone(), path, format!("a rule needs {what}"));
         let id = id.ok_or_else(|| missing("an id"))?;
         let severity = severity
@@ -468,15 +452,16 @@ impl Cx<'_> {
 
 pub(super) fn parse(text: &str, source: &str) -> Result<(Policy, Vec<String>), PolicyError> {
     let mut cx = Cx {
-        text,
-        source,
-        warnings: Vec::new(),
+        doc: Doc::new(text, source),
         service_names: Vec::new(),
     };
-    let root = DeTable::parse(text).map_err(|e| PolicyError::Syntax {
-        source_name: source.to_owned(),
-        line: e.span().map_or(1, |s| cx.line(s.start)),
-        message: e.message().trim().to_owned(),
+    let root = DeTable::parse(text).map_err(|e| {
+        let (line, message) = cx.doc.syntax(&e);
+        PolicyError::Syntax {
+            source_name: source.to_owned(),
+            line,
+            message,
+        }
     })?;
     let mut policy = Policy {
         name: source.to_owned(),
@@ -531,9 +516,9 @@ pub(super) fn parse(text: &str, source: &str) -> Result<(Policy, Vec<String>), P
                     {
                         for (u, s) in rule.unless.iter().zip(unless_spans) {
                             if u.judges() == super::SubjectKind::Finding {
-                                cx.warn(
-                                    s,
-                                    format!(
+                                cx.doc.warn(
+                                    s.start,
+                                    format_args!(
                                         "rule {}: this unless speaks of personal data \
                                          (data, confidence, direction) but the rule judges \
                                          flows, so it never excuses anything",
@@ -587,8 +572,7 @@ pub(super) fn parse(text: &str, source: &str) -> Result<(Policy, Vec<String>), P
         return Err(cx.err(0..0, "rule", "a policy needs at least one [[rule]]"));
     }
     policy.service_names = std::mem::take(&mut cx.service_names);
-    cx.warnings.sort_by_key(|w| w.0);
-    Ok((policy, cx.warnings.into_iter().map(|w| w.1).collect()))
+    Ok((policy, cx.doc.into_warnings()))
 }
 
 fn join(path: &str, key: &str) -> String {
