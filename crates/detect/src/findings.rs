@@ -142,16 +142,10 @@ impl Findings {
         let layers: Vec<String> = layers.iter().map(|s| (*s).to_owned()).collect();
         let key = (seen.flow, seen.direction, hit.variant, layers);
         if let Some(&i) = self.index.get(&key) {
-            if let Some(f) = self.list.get_mut(i) {
-                f.count = f.count.saturating_add(1);
-                if f.frames.len() < MAX_FRAMES && f.frames.last() != Some(&seen.frame) {
-                    f.frames.push(seen.frame);
-                }
-            }
+            self.seen_again(i, seen.frame);
             return None;
         }
-        if self.list.len() >= MAX_FINDINGS {
-            self.dropped = self.dropped.saturating_add(1);
+        if self.full() {
             return None;
         }
         self.index.insert(key.clone(), self.list.len());
@@ -199,18 +193,13 @@ impl Findings {
             hit.value.clone(),
         );
         if let Some(&i) = self.patterns.get(&key) {
-            if let Some(f) = self.list.get_mut(i) {
-                f.count = f.count.saturating_add(1);
-                if f.frames.len() < MAX_FRAMES && f.frames.last() != Some(&seen.frame) {
-                    f.frames.push(seen.frame);
-                }
+            if let Some(f) = self.seen_again(i, seen.frame) {
                 // The surest sighting speaks for the finding.
                 f.confidence = f.confidence.max(hit.confidence);
             }
             return None;
         }
-        if self.list.len() >= MAX_FINDINGS {
-            self.dropped = self.dropped.saturating_add(1);
+        if self.full() {
             return None;
         }
         self.patterns.insert(key, self.list.len());
@@ -237,6 +226,25 @@ impl Findings {
             zone: None,
         });
         self.list.last_mut()
+    }
+
+    /// Counts one more sighting of finding `i`, in `frame`.
+    fn seen_again(&mut self, i: usize, frame: u64) -> Option<&mut Finding> {
+        let f = self.list.get_mut(i)?;
+        f.count = f.count.saturating_add(1);
+        if f.frames.len() < MAX_FRAMES && f.frames.last() != Some(&frame) {
+            f.frames.push(frame);
+        }
+        Some(f)
+    }
+
+    /// Whether [`MAX_FINDINGS`] are kept already; the hit that found it so is counted dropped.
+    fn full(&mut self) -> bool {
+        let full = self.list.len() >= MAX_FINDINGS;
+        if full {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        full
     }
 
     pub fn len(&self) -> usize {

@@ -49,6 +49,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::decode::{percent_decode, unescape_json};
 use crate::profile::luhn_digit;
 use crate::variants::{Confidence, DataType};
 
@@ -947,8 +948,7 @@ impl Run<'_> {
         }
     }
 
-    /// Percent-decodes `t` into `buf` if it needs it. Written here rather than taken from a
-    /// crate because forms need `+` as space and the copy must stay within [`MAX_DECODE`].
+    /// Percent-decodes `t` into `buf` if it needs it, at most [`MAX_DECODE`] bytes.
     fn decode_percent<'a>(
         &mut self,
         t: &'a [u8],
@@ -959,32 +959,8 @@ impl Run<'_> {
         if !t.iter().any(|&b| b == b'%' || (plus && b == b'+')) {
             return (t, map);
         }
-        let mut i = 0;
-        while i < t.len() {
-            if buf.len() >= MAX_DECODE {
-                self.skipped.bytes = self.skipped.bytes.saturating_add(t.len() - i);
-                break;
-            }
-            let b = t.get(i).copied().unwrap_or(0);
-            let hex = t.get(i + 1..i + 3).and_then(|h| {
-                let h = std::str::from_utf8(h).ok()?;
-                u8::from_str_radix(h, 16).ok()
-            });
-            match (b, hex) {
-                (b'%', Some(x)) => {
-                    buf.push(x);
-                    i += 3;
-                }
-                (b'+', _) if plus => {
-                    buf.push(b' ');
-                    i += 1;
-                }
-                _ => {
-                    buf.push(b);
-                    i += 1;
-                }
-            }
-        }
+        let left = percent_decode(t, plus, buf, MAX_DECODE);
+        self.skipped.bytes = self.skipped.bytes.saturating_add(left);
         (buf.as_slice(), map.inexact())
     }
 
@@ -1075,7 +1051,7 @@ impl Run<'_> {
                         self.skipped.bytes = self
                             .skipped
                             .bytes
-                            .saturating_add(unescape_json(raw, &mut buf));
+                            .saturating_add(unescape_json(raw, &mut buf, MAX_DECODE));
                         (buf.as_slice(), map.sub(i + 1, raw.len()).inexact())
                     } else {
                         (raw, map.sub(i + 1, raw.len()))
@@ -2147,63 +2123,6 @@ fn string_end(t: &[u8], from: usize) -> (usize, bool) {
         }
     }
     (t.len(), escaped)
-}
-
-/// Unescapes a JSON string body (RFC 8259 section 7) into `out`, at most [`MAX_DECODE`]
-/// bytes; returns the raw bytes left out. Bad escapes become U+FFFD.
-fn unescape_json(raw: &[u8], out: &mut Vec<u8>) -> usize {
-    let mut i = 0;
-    let hex4 = |at: usize| -> Option<u32> {
-        let h = std::str::from_utf8(raw.get(at..at + 4)?).ok()?;
-        u32::from_str_radix(h, 16).ok()
-    };
-    while i < raw.len() {
-        if out.len() >= MAX_DECODE {
-            return raw.len() - i;
-        }
-        let b = raw.get(i).copied().unwrap_or(0);
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let e = raw.get(i + 1).copied().unwrap_or(0);
-        let simple = match e {
-            b'"' => Some(b'"'),
-            b'\\' => Some(b'\\'),
-            b'/' => Some(b'/'),
-            b'b' => Some(8),
-            b'f' => Some(12),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            _ => None,
-        };
-        if let Some(c) = simple {
-            out.push(c);
-            i += 2;
-            continue;
-        }
-        let mut ch = char::REPLACEMENT_CHARACTER;
-        let mut used = 2;
-        if e == b'u' {
-            if let Some(hi) = hex4(i + 2) {
-                used = 6;
-                ch = char::from_u32(hi).unwrap_or(char::REPLACEMENT_CHARACTER);
-                if (0xd800..0xdc00).contains(&hi) && raw.get(i + 6..i + 8) == Some(b"\\u") {
-                    if let Some(lo) = hex4(i + 8).filter(|lo| (0xdc00..0xe000).contains(lo)) {
-                        let c = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
-                        ch = char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER);
-                        used = 12;
-                    }
-                }
-            }
-        }
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-        i += used;
-    }
-    0
 }
 
 fn looks_like_json(t: &[u8]) -> bool {

@@ -23,16 +23,17 @@ pub(super) fn encoded(raw: &[u8]) -> bool {
         || memchr::memchr_iter(b'%', raw).any(|i| escape_at(raw, i.saturating_add(1)).is_some())
 }
 
-/// Percent-decodes `raw` (`+` as space) onto `out`, stopping at `cap` bytes; true if cut.
-/// A `%` not followed by two hex digits is kept as it is, as browsers do.
-pub(super) fn decode(raw: &[u8], out: &mut Vec<u8>, cap: usize) -> bool {
+/// Percent-decodes `raw` (`+` as space when `plus`) onto `out`, stopping at `cap` bytes;
+/// returns how many raw bytes were left out (0: all decoded). A `%` not followed by two hex
+/// digits is kept as it is, as browsers do.
+pub(crate) fn percent_decode(raw: &[u8], plus: bool, out: &mut Vec<u8>, cap: usize) -> usize {
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
         if out.len() >= cap {
-            return true;
+            return raw.len() - i;
         }
         match b {
-            b'+' => out.push(b' '),
+            b'+' if plus => out.push(b' '),
             b'%' => match escape_at(raw, i + 1) {
                 Some(v) => {
                     out.push(v);
@@ -44,7 +45,7 @@ pub(super) fn decode(raw: &[u8], out: &mut Vec<u8>, cap: usize) -> bool {
         }
         i += 1;
     }
-    false
+    0
 }
 
 /// An absolute URL or an origin-form target with a query: `https://h/p?q`, `/p?q`.
@@ -95,7 +96,7 @@ impl Expander {
                     break 'pairs;
                 };
                 buf.clear();
-                if decode(raw, &mut buf, room) {
+                if percent_decode(raw, true, &mut buf, room) > 0 {
                     self.stats.capped += 1;
                 }
                 self.emit(&[name], &buf, input, Hint::Payload, depth, visit);
@@ -120,10 +121,10 @@ mod tests {
     #[test]
     fn percent_decoding() {
         let mut out = Vec::new();
-        assert!(!decode(b"a+b%2Bc%e9%zz%4", &mut out, 100));
+        assert_eq!(percent_decode(b"a+b%2Bc%e9%zz%4", true, &mut out, 100), 0);
         assert_eq!(out, b"a b+c\xe9%zz%4");
         out.clear();
-        assert!(decode(b"abcdef", &mut out, 3));
+        assert!(percent_decode(b"abcdef", true, &mut out, 3) > 0);
         assert_eq!(out, b"abc");
         assert!(encoded(b"x+y") && encoded(b"%41") && !encoded(b"%4") && !encoded(b"abc"));
     }

@@ -107,13 +107,14 @@ fn hex4(s: &[u8]) -> Option<u16> {
     u16::from_str_radix(t, 16).ok()
 }
 
-/// Unescapes one literal's content onto `out`, stopping at `cap` bytes; true if cut. Unknown
-/// escapes keep their character, lone surrogates become U+FFFD.
-pub(super) fn unescape(raw: &[u8], out: &mut Vec<u8>, cap: usize) -> bool {
+/// Unescapes one literal's content (RFC 8259 section 7) onto `out`, stopping at `cap` bytes;
+/// returns how many raw bytes were left out (0: all unescaped). Unknown escapes keep their
+/// character, lone surrogates become U+FFFD.
+pub(crate) fn unescape(raw: &[u8], out: &mut Vec<u8>, cap: usize) -> usize {
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
         if out.len() >= cap {
-            return true;
+            return raw.len() - i;
         }
         i += 1;
         if b != b'\\' {
@@ -162,7 +163,7 @@ pub(super) fn unescape(raw: &[u8], out: &mut Vec<u8>, cap: usize) -> bool {
         let mut tmp = [0u8; 4];
         out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
     }
-    false
+    0
 }
 
 impl Expander {
@@ -177,7 +178,7 @@ impl Expander {
                 break;
             };
             buf.clear();
-            if unescape(raw, &mut buf, room) {
+            if unescape(raw, &mut buf, room) > 0 {
                 self.stats.capped += 1;
             }
             self.emit(&["json"], &buf, input, Hint::Payload, depth, visit);
@@ -208,7 +209,7 @@ mod tests {
         assert_eq!(unesc(br"x\ud83dy"), "x\u{fffd}y".as_bytes());
         assert_eq!(unesc(br"\u12G4\"), b"\\u12G4\\");
         let mut out = Vec::new();
-        assert!(unescape(b"abcdef", &mut out, 2));
+        assert!(unescape(b"abcdef", &mut out, 2) > 0);
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub mod websocket;
 use std::hash::{DefaultHasher, Hasher};
 use std::ops::Range;
 
+pub(crate) use form::percent_decode;
+pub(crate) use json::unescape as unescape_json;
 use sniff::Sniff;
 
 /// Views shorter than the shortest variant cannot hold a hit and are not handed out.

@@ -666,6 +666,24 @@ mod tests {
         v
     }
 
+    /// Two messages from one compressor (context takeover), each a sync flush with its
+    /// 00 00 ff ff tail removed: the second refers back into the first. Returns both texts and
+    /// both compressed payloads.
+    fn context_takeover() -> (&'static [u8], &'static [u8], Vec<u8>, Vec<u8>) {
+        let a = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\"}";
+        let b = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\",\"n\":2}";
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(a).unwrap();
+        e.flush().unwrap();
+        let first = e.get_ref().len();
+        e.write_all(b).unwrap();
+        e.flush().unwrap();
+        let all = e.get_ref().clone();
+        let m1 = all[..first - 4].to_vec();
+        let m2 = all[first..all.len() - 4].to_vec();
+        (a, b, m1, m2)
+    }
+
     #[test]
     fn masked_fragmented_with_ping() {
         // The example of RFC 6455 section 5.7, "Hello" masked with 37 fa 21 3d.
@@ -766,17 +784,9 @@ mod tests {
     fn deframer_compressed_across_segments() {
         // Server to client (unmasked), permessage-deflate with context takeover: the second
         // message refers back into the first.
-        let a = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\"}";
-        let b = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\",\"n\":2}";
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(a).unwrap();
-        e.flush().unwrap();
-        let first = e.get_ref().len();
-        e.write_all(b).unwrap();
-        e.flush().unwrap();
-        let all = e.get_ref().clone();
-        let mut p = frame(true, true, 1, None, &all[..first - 4]);
-        p.extend(frame(true, true, 1, None, &all[first..all.len() - 4]));
+        let (a, b, m1, m2) = context_takeover();
+        let mut p = frame(true, true, 1, None, &m1);
+        p.extend(frame(true, true, 1, None, &m2));
         let want = vec![(a.to_vec(), true, false), (b.to_vec(), true, false)];
         for k in 0..=p.len() {
             assert_eq!(deframe(&[&p[..k], &p[k..]]).0, want, "split {k}");
@@ -844,20 +854,9 @@ mod tests {
 
     #[test]
     fn permessage_deflate_keeps_its_window() {
-        let a = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\"}";
-        let b = b"{\"phone\":\"+886912345678\",\"name\":\"Chen Mei Ling\",\"n\":2}";
-        // One compressor for both messages: the second refers back into the first.
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(a).unwrap();
-        e.flush().unwrap();
-        let first = e.get_ref().len();
-        e.write_all(b).unwrap();
-        e.flush().unwrap();
-        let all = e.get_ref().clone();
-        let m1 = &all[..first - 4];
-        let m2 = &all[first..all.len() - 4];
-        let mut p = frame(true, true, 1, Some([5, 6, 7, 8]), m1);
-        p.extend(frame(true, true, 1, Some([5, 6, 7, 8]), m2));
+        let (a, b, m1, m2) = context_takeover();
+        let mut p = frame(true, true, 1, Some([5, 6, 7, 8]), &m1);
+        p.extend(frame(true, true, 1, Some([5, 6, 7, 8]), &m2));
         let v = expand(Hint::Payload, &p);
         assert_eq!(
             v,
