@@ -454,6 +454,11 @@ fn name_key(name: &str) -> String {
 }
 
 fn valid_country(c: &str) -> bool {
+    is_country_code(c)
+}
+
+/// Whether `c` is an assigned ISO 3166-1 alpha-2 code (upper case), or Kosovo's "XK".
+pub fn is_country_code(c: &str) -> bool {
     c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) && ISO_3166.contains(&c)
 }
 
