@@ -144,13 +144,18 @@ impl Default for Detectors {
 }
 
 impl Detectors {
+    /// Builds the detectors. The numbering plans of the phone detector load on first use
+    /// (tens of milliseconds, about a second in a debug build), so that a capture with no
+    /// phone-number candidate never pays for them; [`Self::warm`] loads them ahead of time.
     pub fn new() -> Self {
-        // The numbering plans load on first use (about a second in a debug build): pay it
-        // here, once, rather than on some packet.
-        let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
         Self {
             keys: KEYS.iter().copied().collect(),
         }
+    }
+
+    /// Loads the numbering plans now, for a caller with a spare thread.
+    pub fn warm() {
+        let _ = phonenumber::parse(None, "+14155552671").map(|n| phonenumber::is_valid(&n));
     }
 
     /// Appends to `out` the personal data found in `bytes`, ordered by offset. Never panics;

@@ -125,9 +125,13 @@ pub fn audit_with_progress(
         // The bundled address, organisation and service data are only needed when the
         // shards are done: decoding them beside the reading takes them off the serial path.
         let ip = options.ip_db.is_none();
+        let patterns = options.patterns.is_some();
         let _ = std::thread::Builder::new()
             .name("data".into())
             .spawn(move || {
+                if patterns {
+                    phonehome_detect::patterns::Detectors::warm();
+                }
                 if ip {
                     let _ = IpDb::bundled();
                 }
