@@ -3,11 +3,13 @@
 
 curl (HTTP/1.1 and HTTP/2 over TLS 1.2 and 1.3, several cipher suites, SSLKEYLOGFILE) posts
 bodies to nginx on loopback while tcpdump captures; phonehome, given the key log, must show
-every request (method, host, path) and every body curl sent. Prints the table and exits 1
-on any miss.
+every request (method, host, path) and every body curl sent. Then curl goes through an HTTP
+proxy (a CONNECT tunnel, as a phone configured with a proxy does) and the capture of the
+phone-to-proxy side alone must give the same: the server's name from the SNI inside the
+tunnel, every request and body decrypted. Prints the tables and exits 1 on any miss.
 
 Usage: live_tls_check.py PHONEHOME_BINARY [--keep DIR] [--cases N]
-  --keep DIR   copy the capture, its key log and the bodies sent into DIR (test data)
+  --keep DIR   copy the captures, their key logs and the bodies sent into DIR (test data)
   --cases N    only the first N TLS cases
 Needs nginx, curl, tcpdump and openssl (`.ci/run` installs them) and root for tcpdump.
 """
@@ -23,7 +25,15 @@ import tempfile
 import time
 
 PORT = 18443
+PROXY_PORT = 18080
 HOST = "upload.phonehome.test"
+
+# Cases sent through the proxy: (label, curl TLS options, curl HTTP options)
+PROXY_CASES = [
+    ("proxy tls1.3 http/1.1", ["--tlsv1.3"], ["--http1.1"]),
+    ("proxy tls1.3 h2", ["--tlsv1.3"], ["--http2"]),
+    ("proxy tls1.2 http/1.1", ["--tlsv1.2", "--tls-max", "1.2"], ["--http1.1"]),
+]
 
 # (label, curl TLS options)
 TLS_CASES = [
@@ -61,6 +71,126 @@ http {{
     }}
 }}
 """
+
+
+def connect_proxy(port, stop):
+    """A minimal HTTP proxy that only tunnels (RFC 9110 section 9.3.6): answers CONNECT with
+    200 and relays bytes both ways. Runs until `stop` is set."""
+    import socket
+    import threading
+
+    def relay(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve(client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            head += chunk
+        line = head.split(b"\r\n", 1)[0].decode()
+        method, target, _ = line.split(" ", 2)
+        if method != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            client.close()
+            return
+        host, port_text = target.rsplit(":", 1)
+        upstream = socket.create_connection(("127.0.0.1", int(port_text)))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        if rest:
+            upstream.sendall(rest)
+        threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+        relay(client, upstream)
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(16)
+    listener.settimeout(0.2)
+
+    def accept():
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+        listener.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
+def proxy_phase(binary, work, keep):
+    """curl through the CONNECT proxy; only the phone-to-proxy side is captured."""
+    import threading
+    stop = threading.Event()
+    connect_proxy(PROXY_PORT, stop)
+    pcap = f"{work}/proxy.pcap"
+    keys = f"{work}/proxy-keys.log"
+    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, f"tcp port {PROXY_PORT}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sent = []
+    try:
+        time.sleep(1.5)
+        for label, tls_opts, http_opts in PROXY_CASES:
+            tag = secrets.token_hex(6)
+            body = json.dumps({"case": label, "imei": "35" + tag})
+            path = f"/upload/{tag}"
+            out = subprocess.run(
+                ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{PORT}:127.0.0.1",
+                 "--proxy", f"http://127.0.0.1:{PROXY_PORT}", *tls_opts, *http_opts,
+                 "-H", "Content-Type: application/json", "--data-binary", body,
+                 f"https://{HOST}:{PORT}{path}"],
+                capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
+            sent.append((label, path, body, out.returncode == 0 and "stored" in out.stdout))
+        time.sleep(1.0)
+    finally:
+        dump.send_signal(signal.SIGINT)
+        dump.wait(timeout=10)
+        stop.set()
+    report = subprocess.run(
+        [binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
+        capture_output=True, text=True)
+    if report.returncode != 0:
+        print("phonehome failed:", report.stderr)
+        return False
+    report = json.loads(report.stdout)
+    flows = {f["id"]: f for f in report["flows"]}
+    requests = [h for h in report["http"] if h["kind"] == "request" and h["method"] != "CONNECT"]
+    ok = True
+    print(f"{'case':<48} {'curl':>5} {'named':>6} {'request':>8} {'body':>5}")
+    for label, path, body, curl_ok in sent:
+        match = [h for h in requests if h["uri"] == path]
+        flow = flows.get(match[0]["flow"]) if match else None
+        named = bool(flow) and flow["server_name"] == HOST and flow["name_source"] == "sni" \
+            and flow["server"].endswith(f":{PROXY_PORT}") and flow["decrypted"] is True
+        body_ok = bool(match) and match[0].get("body") == body
+        if not (curl_ok and named and body_ok):
+            ok = False
+        yn = lambda b: "yes" if b else "NO"
+        print(f"{label:<48} {yn(curl_ok):>5} {yn(named):>6} {yn(bool(match)):>8} {yn(body_ok):>5}")
+    if keep:
+        shutil.copy(pcap, os.path.join(keep, "curl-proxy-tls.pcap"))
+        shutil.copy(keys, os.path.join(keep, "curl-proxy-tls.keys"))
+        with open(os.path.join(keep, "curl-proxy-tls.sent.json"), "w") as f:
+            json.dump([{"case": l, "path": p, "body": b} for l, p, b, _ in sent], f, indent=1)
+    return ok
 
 
 def main():
@@ -106,8 +236,14 @@ def main():
     finally:
         dump.send_signal(signal.SIGINT)
         dump.wait(timeout=10)
-        nginx.terminate()
-        nginx.wait(timeout=10)
+        # The proxy's own connections to nginx stay out of the capture above.
+        try:
+            if args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+            proxied = proxy_phase(binary, work, args.keep)
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
 
     report = subprocess.run(
         [binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
@@ -129,9 +265,9 @@ def main():
         print(f"{tls_label + ' ' + http_label:<48} {yn(curl_ok):>5} {yn(found):>8} {yn(body_ok):>5}")
     s = report["stats"]
     print(f"{s['decrypted_flows']} of {s['encrypted_flows']} TLS flows decrypted")
+    ok = ok and proxied
     print("live TLS check:", "PASS" if ok else "FAIL")
     if args.keep:
-        os.makedirs(args.keep, exist_ok=True)
         shutil.copy(pcap, os.path.join(args.keep, "curl-nginx-tls.pcap"))
         shutil.copy(keys, os.path.join(args.keep, "curl-nginx-tls.keys"))
         with open(os.path.join(args.keep, "curl-nginx-tls.sent.json"), "w") as f:

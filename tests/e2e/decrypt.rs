@@ -123,3 +123,58 @@ fn a_wrong_key_never_yields_plaintext() {
         assert!(flow["not_decrypted"].as_str().is_some(), "{flow}");
     }
 }
+
+/// curl through an HTTP proxy (`scripts/live_tls_check.py`'s CONNECT tunnel), captured on the
+/// phone-to-proxy side only: the flows go to the proxy, the names and the requests come from
+/// the TLS inside the tunnel.
+#[test]
+fn tls_inside_a_proxy_connect_tunnel_is_named_and_decrypted() {
+    let pcap = format!("{DATA}/curl-proxy-tls.pcap");
+    let text = std::fs::read_to_string(format!("{DATA}/curl-proxy-tls.sent.json")).unwrap();
+    let sent: Vec<Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(sent.len(), 3);
+
+    // Without keys: named by the SNI in the tunnel, fingerprinted, counted as not inspected.
+    let report = json(&phonehome(&["audit", "--format", "json", &pcap]));
+    let flows = report["flows"].as_array().unwrap();
+    assert_eq!(flows.len(), 3);
+    for f in flows {
+        assert!(f["server"].as_str().unwrap().ends_with(":18080"), "{f}");
+        assert_eq!(f["server_name"], "upload.phonehome.test");
+        assert_eq!(f["name_source"], "sni");
+        assert_eq!(f["app_proto"], "tls");
+        assert_eq!(f["tls"]["sni"], "upload.phonehome.test");
+        assert!(f["tls"]["ja4"].as_str().unwrap().starts_with('t'), "{f}");
+        assert_eq!(f["decrypted"], false);
+    }
+    let connects = report["http"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["method"] == "CONNECT")
+        .count();
+    assert_eq!(connects, 3);
+    assert_eq!(report["stats"]["encrypted_flows"], 3);
+
+    // With the key log: every request and body inside the tunnels.
+    let report = json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--http-bodies",
+        "--keylog",
+        &format!("{DATA}/curl-proxy-tls.keys"),
+        &pcap,
+    ]));
+    assert_eq!(report["stats"]["decrypted_flows"], 3);
+    let http = report["http"].as_array().unwrap();
+    for case in &sent {
+        let r = http
+            .iter()
+            .find(|h| h["kind"] == "request" && h["uri"] == case["path"])
+            .unwrap_or_else(|| panic!("no request for {}", case["case"]));
+        assert_eq!(r["method"], "POST");
+        assert_eq!(r["decrypted"], true);
+        assert_eq!(r["body"], case["body"], "{}", case["case"]);
+    }
+}

@@ -165,14 +165,19 @@ pub(crate) struct HttpConn {
 /// The bytes after an HTTP/1.1 protocol switch: a 101 Switching Protocols (RFC 9110 sections
 /// 7.8 and 15.2.2), or a 2xx to CONNECT (section 9.3.6). They are no HTTP/1 any more; a
 /// WebSocket connection (the 101 upgraded to "websocket", RFC 6455 section 4.2.2) is read
-/// frame by frame and each message searched like a body, anything else is searched as an
-/// unparsed stream.
+/// frame by frame and each message searched like a body; TLS through a proxy's CONNECT tunnel
+/// is read like TLS on its own connection (names, fingerprints, and decryption with keys);
+/// anything else is searched as an unparsed stream.
 #[derive(Debug, Default)]
 struct Tunnel {
     /// The sides whose bytes from here on are the tunnel's.
     started: [bool; 2],
     /// One deframer per side for WebSocket; none for other protocols.
     ws: Option<Box<[Deframer; 2]>>,
+    /// Whether the tunnel's first bytes were looked at.
+    decided: bool,
+    /// TLS inside the tunnel.
+    tls: Option<Box<TlsConn>>,
 }
 
 impl TcpApp {
@@ -541,6 +546,7 @@ impl TcpApp {
         match self {
             Self::H2(conn) => conn.finish(ctx, info, sink, false),
             Self::Tls(conn) => conn.close(ctx, info, sink),
+            Self::Http(conn) => conn.close(ctx, info, sink),
             _ => {}
         }
     }
@@ -597,6 +603,10 @@ impl HttpConn {
             self.parser(side).gap(len);
             return;
         }
+        if let Some(conn) = self.tunnel.as_mut().and_then(|t| t.tls.as_mut()) {
+            conn.gap(side, len, ctx, info, sink);
+            return;
+        }
         // The stream scanner sees the hole by the offsets jumping.
         let i = side.index();
         info.scanned[i] = info.scanned[i].saturating_add(len);
@@ -627,6 +637,13 @@ impl HttpConn {
         self.parser(side).finish(&mut msgs);
         self.emit(side, &mut msgs, ctx, info, sink);
         self.scratch = msgs;
+    }
+
+    /// The end of the flow: TLS in a tunnel finishes its decryption.
+    fn close(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
+        if let Some(conn) = self.tunnel.as_mut().and_then(|t| t.tls.as_mut()) {
+            conn.close(ctx, info, sink);
+        }
     }
 
     fn in_tunnel(&self, side: Side) -> bool {
@@ -662,7 +679,23 @@ impl HttpConn {
         info: &mut FlowInfo,
         sink: &mut Sink,
     ) {
-        if bytes.is_empty() || !sink.detecting() {
+        if bytes.is_empty() {
+            return;
+        }
+        let tunnel = self.tunnel.get_or_insert_with(Box::default);
+        // Only a tunnel in clear is opened: TLS inside TLS inside TLS cannot nest deeper.
+        if !tunnel.decided && tunnel.ws.is_none() && !self.decrypted {
+            tunnel.decided = true;
+            if tls::looks_like_tls(bytes) {
+                info.app_proto = Some("tls");
+                tunnel.tls = Some(Box::new(TlsConn::new(!ctx.keys.is_empty())));
+            }
+        }
+        if let Some(conn) = tunnel.tls.as_mut() {
+            conn.data(side, bytes, ctx, info, sink);
+            return;
+        }
+        if !sink.detecting() {
             return;
         }
         let direction = self.direction(side);
@@ -707,6 +740,7 @@ impl HttpConn {
                 self.tunnel = Some(Box::new(Tunnel {
                     started: [true, true],
                     ws: websocket.then(|| Box::new([Deframer::new(), Deframer::new()])),
+                    ..Tunnel::default()
                 }));
             }
             let mut record = HttpRecord::new(ctx, &msg, info);
