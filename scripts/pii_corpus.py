@@ -401,6 +401,9 @@ class Planner:
             body = enc.pb_field(1, "com.example.weather") + enc.pb_field(3, int(digits)) + enc.pb_field(4, 1)
             self._raw_http(value, fname, "varint", ["varint"], body, "protobuf_varint", ["protobuf"],
                            enc.varint(int(digits)), "application/x-protobuf")
+            body = enc.pb_field(1, "com.example.weather") + enc.pb_sint(5, int(digits))
+            self._raw_http(value, fname, "zigzag", ["zigzag"], body, "protobuf_zigzag", ["protobuf"],
+                           body[-9:], "application/x-protobuf")
         if value.data_type == "location":
             lat, lon = (float(x) for x in value.forms[0][1].split(","))
             body = enc.pb_field(1, "com.example.weather") + enc.pb_field(7, lat) + enc.pb_field(8, lon)
@@ -410,6 +413,9 @@ class Planner:
             body = enc.pb_field(1, "com.example.weather") + enc.pb_field(9, la) + enc.pb_field(10, lo)
             self._raw_http(value, "e7", "varint", ["varint"], body, "protobuf_varint", ["protobuf"],
                            body[-10:], "application/x-protobuf")
+            body = enc.pb_field(1, "com.example.weather") + enc.pb_sint(9, la) + enc.pb_sint(10, lo)
+            self._raw_http(value, "e7", "zigzag", ["zigzag"], body, "protobuf_zigzag", ["protobuf"],
+                           body[-12:], "application/x-protobuf")
 
     def _raw_http(self, value, form, transform, chain, body, carrier, unwrap, wire, ctype,
                   path="/x/ID", detectable=True, note=None, method="POST"):
@@ -518,7 +524,7 @@ class Planner:
 # Transforms whose bytes are not text, the carriers that take any bytes, and the carriers
 # whose payload is JSON (where \u escapes are decoded).
 BINARY = {"utf16le", "utf16be"}
-BINARY_CARRIERS = {"multipart", "octet", "base64_blob", "protobuf", "udp", "tcp_split", "ws_binary", "ws_fragmented"}
+BINARY_CARRIERS = {"multipart", "octet", "base64_blob", "protobuf", "protobuf_zigzag", "udp", "tcp_split", "ws_binary", "ws_fragmented"}
 JSON_CARRIERS = {"json", "chunked", "gzip_body", "gzip_blob", "base64_json", "ws_text", "ws_server",
                  "tls_curl_h1", "tls_curl_h2", "tls_python", "tls_nokey"}
 GENERIC_CARRIERS = ["query", "form", "json", "header", "cookie", "multipart", "octet", "chunked", "gzip_body",

@@ -201,6 +201,12 @@ def varint(n):
             return bytes(out)
 
 
+def pb_sint(number, value):
+    """One sint64 field: the value zigzag-encoded (encoding guide, "Signed Integers") in a
+    varint."""
+    return varint(number << 3 | 0) + varint(((value << 1) ^ (value >> 63)) & (2**64 - 1))
+
+
 def pb_field(number, value):
     """One protobuf field: int -> varint (wire type 0), float -> double (type 1), bytes/str ->
     length-delimited (type 2)."""

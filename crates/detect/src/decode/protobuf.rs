@@ -22,7 +22,9 @@
 //! a varint as int64 (negative above 2^63, as int32 and int64 encode negative numbers), fixed64
 //! as a double when it is a normal double of everyday magnitude (an integer such as an IMEI is
 //! a subnormal or a huge double) and as int64 otherwise, fixed32 likewise as a float or int32.
-//! Zigzag (sint32, sint64) is not undone: it is rare for identifiers.
+//! A varint of 2^20 or more is also written as zigzag (sint32, sint64: `(n >> 1) ^ -(n & 1)`),
+//! the encoding schemas choose for numbers that may be negative, such as coordinates; smaller
+//! ones are no identifier in either reading.
 //!
 //! gRPC (its HTTP/2 protocol document, "Length-Prefixed-Message"): a buffer that is exactly a
 //! chain of frames (flag 0 or 1, 4-byte big-endian length, message) gives the leaves of each
@@ -123,10 +125,17 @@ pub(super) fn is_message(buf: &[u8]) -> bool {
     !buf.is_empty() && fields(buf, |_, _| {})
 }
 
+/// Varints from this value on are also read as zigzag.
+const ZIGZAG_FROM: u64 = 1 << 20;
+
 /// Appends `field=value ` for one numeric field, read as described in the module docs.
 fn write_number(out: &mut Vec<u8>, field: u64, value: &Value) {
     // Writing into a Vec cannot fail.
     let _ = match *value {
+        Value::Varint(v) if v >= ZIGZAG_FROM => {
+            let zigzag = ((v >> 1) as i64) ^ -((v & 1) as i64);
+            write!(out, "{field}={} {field}={zigzag} ", v as i64)
+        }
         Value::Varint(v) => write!(out, "{field}={} ", v as i64),
         Value::Fixed64(bits) => {
             let d = f64::from_bits(bits);
@@ -403,6 +412,32 @@ mod tests {
     }
 
     #[test]
+    fn zigzag_numbers_are_read_too() {
+        // sint64 fields (zigzag, `(n << 1) ^ (n >> 63)`): a negative E7 longitude and an IMEI.
+        let zigzag = |n: i64| ((n << 1) ^ (n >> 63)) as u64;
+        let mut m = Vec::new();
+        bytes_field(&mut m, 1, b"com.example.weather");
+        put_varint(&mut m, 9 << 3);
+        put_varint(&mut m, zigzag(-1_215_644_680));
+        put_varint(&mut m, 3 << 3);
+        put_varint(&mut m, zigzag(358_472_091_635_275));
+        // Below 2^20 only the plain reading: no identifier is that short.
+        put_varint(&mut m, 4 << 3);
+        put_varint(&mut m, 1000);
+        let v = expand(
+            Hint::Body {
+                content_type: Some("application/x-protobuf"),
+            },
+            &m,
+        );
+        let numbers = &v.iter().find(|(k, _)| k == "protobuf-numbers").unwrap().1;
+        assert_eq!(
+            String::from_utf8_lossy(numbers),
+            "9=2431289359 9=-1215644680 3=716944183270550 3=358472091635275 4=1000"
+        );
+    }
+
+    #[test]
     fn numbers_as_text() {
         // A location report as an SDK sends it: an IMEI and a phone number as int64, the
         // position as two doubles, then as E7 int32s (the longitude negative: ten bytes on
@@ -441,8 +476,9 @@ mod tests {
                 ("protobuf".to_owned(), b"com.example.weather".to_vec()),
                 (
                     "protobuf-numbers".to_owned(),
-                    b"3=358472091635275 4=886912345678 7=25.033964 8=121.564468 \
-                      9=250339640 10=-1215644680 11=12.5 1=-42"
+                    b"3=358472091635275 3=-179236045817638 4=886912345678 4=443456172839 \
+                      7=25.033964 8=121.564468 9=250339640 9=125169820 10=-1215644680 \
+                      10=9223372036246953468 11=12.5 1=-42"
                         .to_vec()
                 ),
             ]
