@@ -237,6 +237,10 @@ def main():
         stem = name.split("__")[0]
         put("capture_read", stem, data)
         put("pipeline", stem, data)
+        put("audit", stem, data)
+    # The project's own capture of TLS through a proxy's CONNECT tunnel (scripts/live_tls_check.py).
+    with open(os.path.join(HERE, "..", "tests", "e2e", "data", "curl-proxy-tls.pcap"), "rb") as f:
+        put("audit", "connect_tunnel_tls", f.read()[:MAX_SEED])
     with open(cap("dns_udp_dig_a_query__suri.pcap"), "rb") as f:
         small = f.read()
     put("capture_read", "gzip", gzip.compress(small, mtime=0))

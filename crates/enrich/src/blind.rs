@@ -189,12 +189,15 @@ const RESOLVER_ADDRS: &[&str] = &[
 ];
 
 fn is_resolver_name(name: &str) -> bool {
-    let name = name.trim_end_matches('.');
+    // Bytes, not `str` slices: a name from the wire may hold any character, and a suffix cut
+    // inside one would panic.
+    let name = name.trim_end_matches('.').as_bytes();
     RESOLVER_NAMES.iter().any(|r| {
+        let r = r.as_bytes();
         name.eq_ignore_ascii_case(r)
             || (name.len() > r.len()
                 && name[name.len() - r.len()..].eq_ignore_ascii_case(r)
-                && name.as_bytes()[name.len() - r.len() - 1] == b'.')
+                && name[name.len() - r.len() - 1] == b'.')
     })
 }
 
@@ -289,6 +292,23 @@ mod tests {
 
     fn kinds(f: &Facts<'_>) -> Vec<Kind> {
         classify(f).into_iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn resolver_names_with_any_character() {
+        assert!(is_resolver_name("DNS.Google."));
+        assert!(is_resolver_name("x.dns.google"));
+        assert!(!is_resolver_name("xdns.google"));
+        // A character of several bytes where a suffix would be cut, and around it.
+        for name in [
+            "upload.phone\u{fffd}ome.test",
+            "\u{fffd}dns.google",
+            "é.dns.google",
+            "日本",
+        ] {
+            let _ = is_resolver_name(name);
+        }
+        assert!(is_resolver_name("é.dns.google"));
     }
 
     #[test]

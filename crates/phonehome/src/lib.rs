@@ -32,6 +32,31 @@ pub use pipeline::{
     audit, audit_with_progress, sha256_hex, AuditError, Detection, Options, Progress,
 };
 
+/// Entry points for the fuzz targets (`fuzz/`), not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{report, Options};
+
+    /// The whole audit on one capture held in memory (every stage from the reader to the
+    /// report writers), with `options` (threads included). Must never panic.
+    pub fn audit_bytes(data: &[u8], options: &Options) {
+        let bytes = data.to_vec();
+        let open = move |name: &str| {
+            crate::capture::Reader::from_read(name, std::io::Cursor::new(bytes.clone()))
+        };
+        let paths = ["fuzz.pcap".to_string()];
+        let Ok(report) = crate::pipeline::audit_opened(&paths, options, &mut |_| {}, &open) else {
+            return;
+        };
+        let mut sink = std::io::sink();
+        let _ = report::write_json(&report, &mut sink);
+        let _ = report::write_ndjson(&report, &mut sink);
+        let _ = report::write_summary(&report, &mut sink);
+        let _ = report::markdown::write_markdown(&report, &mut sink);
+        let _ = report::html::write_html(&report, &mut sink);
+    }
+}
+
 /// The device under test, when a capture holds several (`--device`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Device {
@@ -70,5 +95,54 @@ impl std::str::FromStr for Device {
             return Ok(Self::Mac(mac));
         }
         Err(format!("{s:?} is neither an IP nor a MAC address"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// The project's capture of TLS through a proxy tunnel: a small real capture.
+    const CAPTURE: &[u8] = include_bytes!("../../../tests/e2e/data/curl-proxy-tls.pcap");
+
+    fn options(threads: usize) -> Options {
+        Options {
+            patterns: Some(Arc::new(detect::patterns::Detectors::new())),
+            threads,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn the_whole_audit_survives_cut_and_damaged_captures() {
+        for threads in [1, 3] {
+            let options = options(threads);
+            fuzzing::audit_bytes(CAPTURE, &options);
+            for cut in (0..CAPTURE.len()).step_by(251) {
+                fuzzing::audit_bytes(&CAPTURE[..cut], &options);
+            }
+            // Bytes flipped one at a time all over the file: headers, lengths, payloads.
+            for at in (24..CAPTURE.len()).step_by(97) {
+                let mut bad = CAPTURE.to_vec();
+                bad[at] ^= 0xa5;
+                fuzzing::audit_bytes(&bad, &options);
+            }
+        }
+    }
+
+    #[test]
+    fn an_in_memory_audit_reports_like_a_file_audit() {
+        let open =
+            |name: &str| capture::Reader::from_read(name, std::io::Cursor::new(CAPTURE.to_vec()));
+        let paths = ["proxy.pcap".to_string()];
+        let report = pipeline::audit_opened(&paths, &options(1), &mut |_| {}, &open).unwrap();
+        assert_eq!(report.flows.len(), 3);
+        assert!(report
+            .flows
+            .iter()
+            .all(|f| f.server_name.as_deref() == Some("upload.phonehome.test")));
+        assert_eq!(report.inputs[0].packets, 56);
     }
 }

@@ -114,6 +114,19 @@ pub fn audit_with_progress(
     options: &Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<report::Report, AuditError> {
+    audit_opened(paths, options, progress, &|path| Reader::open(path))
+}
+
+/// Opens an input by the name it is reported under.
+pub(crate) type Opener<'a> = dyn Fn(&str) -> Result<Reader, phonehome_capture::Error> + Sync + 'a;
+
+/// [`audit_with_progress`] with the inputs opened by `open`.
+pub(crate) fn audit_opened(
+    paths: &[String],
+    options: &Options,
+    progress: &mut dyn FnMut(Progress),
+    open: &Opener<'_>,
+) -> Result<report::Report, AuditError> {
     let started = Instant::now();
     let start_time = report::rfc3339(now());
     let threads = match options.threads {
@@ -150,6 +163,7 @@ pub fn audit_with_progress(
         let shard = RefCell::new(Shard::new(configs[0].clone()));
         let inputs = read_inputs(
             paths,
+            open,
             background_hash,
             progress,
             &mut |pkt| shard.borrow_mut().packet(pkt),
@@ -160,7 +174,7 @@ pub fn audit_with_progress(
         );
         (inputs, vec![shard.into_inner().finish_all()])
     } else {
-        run_parallel(paths, configs, progress, &mut found)
+        run_parallel(paths, open, configs, progress, &mut found)
     };
     if inputs.iter().all(|i| i.fatal.is_some() && i.packets == 0) {
         let why: Vec<String> = inputs.iter().filter_map(|i| i.fatal.clone()).collect();
@@ -304,6 +318,7 @@ fn shard_config(index: usize, shards: usize, options: &Options, keys: &Arc<KeyLo
 /// Reads each input in turn, handing every packet to `each`.
 fn read_inputs(
     paths: &[String],
+    open: &Opener<'_>,
     background_hash: bool,
     progress: &mut dyn FnMut(Progress),
     each: &mut dyn FnMut(&Pkt<'_>),
@@ -313,7 +328,7 @@ fn read_inputs(
     let mut inputs = Vec::with_capacity(paths.len());
     for (index, path) in paths.iter().enumerate() {
         let mut summary = InputSummary::new(path);
-        let mut reader = match Reader::open(path) {
+        let mut reader = match open(path) {
             Ok(r) => r,
             Err(e) => {
                 summary.fatal = Some(e.to_string());
@@ -480,6 +495,7 @@ enum Work {
 
 fn run_parallel(
     paths: &[String],
+    open: &Opener<'_>,
     configs: Vec<ShardConfig>,
     progress: &mut dyn FnMut(Progress),
     found: &mut Vec<KeylogSummary>,
@@ -547,6 +563,7 @@ fn run_parallel(
         };
         let inputs = read_inputs(
             paths,
+            open,
             true,
             progress,
             &mut |pkt| {
