@@ -364,8 +364,15 @@ fn a_policy_file_bans_services_and_its_allow_list_excuses_a_server() {
     let path = write(dir.path(), "lab.toml", &lab_policy(true));
     let report = judge(&path);
     let verdict = &report["verdict"];
-    // A policy from a file is named by its file in the verdict; it needs no home.
-    assert_eq!(verdict["policy"], path.as_str());
+    // A policy from a file is named by its `name` in the verdict (by its path when it has
+    // none); this one needs no home.
+    assert_eq!(verdict["policy"], "lab-test");
+    let unnamed = write(
+        dir.path(),
+        "unnamed.toml",
+        &lab_policy(true).replace("name = \"lab-test\"\n", ""),
+    );
+    assert_eq!(judge(&unnamed)["verdict"]["policy"], unnamed.as_str());
     assert_eq!(verdict["home"], Value::Null);
     // Critical first, then high; within a rule, destinations alphabetically.
     assert_eq!(

@@ -458,8 +458,9 @@ fn load_policy(spec: &str) -> anyhow::Result<LoadedPolicy> {
         eprintln!("phonehome: warning: {w}");
     }
     Ok(LoadedPolicy {
+        // The file's own `name`, else its path (the parser falls back to the source name).
+        name: policy.name().to_string(),
         policy,
-        name: spec.to_string(),
         sha256: Some(sha256_hex(&bytes)),
     })
 }
