@@ -38,3 +38,30 @@ pub fn split_invariance(data: &[u8]) {
     let cut = run(usize::from(seed % 9) + 1);
     assert_eq!(whole, cut);
 }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unhex(parts: &[&str]) -> Vec<u8> {
+        let s: String = parts.concat();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Found by the `http3_streams` target: a response stream that fails (a HEADERS frame too
+    /// large to keep) before its last bytes. Fed whole, the failure and the stream's end
+    /// came in one call and the message was handed out then; fed byte by byte, the end came
+    /// after the failure, was ignored, and the message waited for the end of input, behind
+    /// the request's.
+    #[test]
+    fn a_dead_stream_still_ends_where_its_bytes_end_regression() {
+        split_invariance(&unhex(&[
+            "003f3fff0500ffd1fffffd9f2e0500003f3fff0500ffd1fffffd9f2e0500ff23",
+            "30ff000000169a016d0001040055d0e1fb142e2b00000001000004ff00000000",
+            "63ff00169a169a016d0001040055d0e101ebd1d4000059000000a40000002b00",
+            "000000",
+        ]));
+    }
+}

@@ -165,11 +165,16 @@ impl Connection {
         let Some(s) = self.stream(from_client, id, out) else {
             return;
         };
+        s.fin |= fin;
         if s.dead {
+            // Its bytes are dropped, but its end still ends the message, at the same point
+            // however the bytes before it were cut.
+            if fin {
+                self.run(from_client, id, out);
+            }
             return;
         }
         s.buf.extend_from_slice(data);
-        s.fin |= fin;
         self.run(from_client, id, out);
     }
 
