@@ -64,4 +64,18 @@ mod tests {
             "000000",
         ]));
     }
+
+    /// Found next by the same target: a request section waiting for inserts, then an encoder
+    /// stream whose inserts fall short of it and end in a bad instruction. Fed whole, the
+    /// error came with the inserts and the section failed at once; fed byte by byte, it was
+    /// retried after each insert, not after the error, and waited to the end of input.
+    #[test]
+    fn an_encoder_error_fails_the_waiting_sections_regression() {
+        split_invariance(&unhex(&[
+            "003f3fff0500ffd1fffffd9f2e0500003f3fff0500ffd1fffffd9f2e0500ff23",
+            "30ff000000169a016d0001040055d0e1fb142e2b00000000000105b6b6b6b6b6",
+            "b6ffffffff019a016d0001040055d0e1fb142e2b000059000000a40000002b00",
+            "000000",
+        ]));
+    }
 }

@@ -332,6 +332,9 @@ impl Connection {
                         if self.qpack[d].encoder_stream(&buf).is_err() {
                             self.stats.qpack_errors += 1;
                             self.qpack_stopped[d] = true;
+                            // Sections still waiting will never get their inserts: they fail
+                            // now, as they would had the inserts and the error come together.
+                            inserted = true;
                         }
                         inserted |= self.qpack[d].inserted() != before;
                     }
