@@ -5,18 +5,7 @@
 
 use serde_json::Value;
 
-use crate::util::{json, phonehome};
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/data");
-
-fn sent() -> Vec<Value> {
-    let text = std::fs::read_to_string(format!("{DATA}/curl-nginx-tls.sent.json")).unwrap();
-    serde_json::from_str::<Value>(&text)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
+use crate::util::{decrypted, json, phonehome, sent, DATA};
 
 fn check_every_body_is_found(report: &Value) {
     let requests: Vec<&Value> = report["http"]
@@ -25,7 +14,7 @@ fn check_every_body_is_found(report: &Value) {
         .iter()
         .filter(|h| h["kind"] == "request")
         .collect();
-    let sent = sent();
+    let sent = sent("curl-nginx-tls");
     assert_eq!(sent.len(), 16);
     for case in &sent {
         let r = requests
@@ -44,15 +33,7 @@ fn check_every_body_is_found(report: &Value) {
 
 #[test]
 fn key_log_file_decrypts_every_suite_and_http_version() {
-    let report = json(&phonehome(&[
-        "audit",
-        "--format",
-        "json",
-        "--http-bodies",
-        "--keylog",
-        &format!("{DATA}/curl-nginx-tls.keys"),
-        &format!("{DATA}/curl-nginx-tls.pcap"),
-    ]));
+    let report = decrypted("curl-nginx-tls");
     check_every_body_is_found(&report);
     assert_eq!(report["keylogs"][0]["connections"], 16);
 }
@@ -130,8 +111,7 @@ fn a_wrong_key_never_yields_plaintext() {
 #[test]
 fn tls_inside_a_proxy_connect_tunnel_is_named_and_decrypted() {
     let pcap = format!("{DATA}/curl-proxy-tls.pcap");
-    let text = std::fs::read_to_string(format!("{DATA}/curl-proxy-tls.sent.json")).unwrap();
-    let sent: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let sent = sent("curl-proxy-tls");
     assert_eq!(sent.len(), 3);
 
     // Without keys: named by the SNI in the tunnel, fingerprinted, counted as not inspected.
@@ -157,15 +137,7 @@ fn tls_inside_a_proxy_connect_tunnel_is_named_and_decrypted() {
     assert_eq!(report["stats"]["encrypted_flows"], 3);
 
     // With the key log: every request and body inside the tunnels.
-    let report = json(&phonehome(&[
-        "audit",
-        "--format",
-        "json",
-        "--http-bodies",
-        "--keylog",
-        &format!("{DATA}/curl-proxy-tls.keys"),
-        &pcap,
-    ]));
+    let report = decrypted("curl-proxy-tls");
     assert_eq!(report["stats"]["decrypted_flows"], 3);
     let http = report["http"].as_array().unwrap();
     for case in &sent {

@@ -5,26 +5,13 @@
 
 use serde_json::Value;
 
-use crate::util::{json, phonehome};
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/data");
+use crate::util::{decrypted, json, phonehome, sent, DATA};
 
 #[test]
 fn http3_requests_and_bodies_over_quic_v1_and_v2() {
-    let sent: Vec<Value> = serde_json::from_str(
-        &std::fs::read_to_string(format!("{DATA}/aioquic-h3.sent.json")).unwrap(),
-    )
-    .unwrap();
+    let sent = sent("aioquic-h3");
     assert_eq!(sent.len(), 9);
-    let report = json(&phonehome(&[
-        "audit",
-        "--format",
-        "json",
-        "--http-bodies",
-        "--keylog",
-        &format!("{DATA}/aioquic-h3.keys"),
-        &format!("{DATA}/aioquic-h3.pcap"),
-    ]));
+    let report = decrypted("aioquic-h3");
     let requests: Vec<&Value> = report["http"]
         .as_array()
         .unwrap()

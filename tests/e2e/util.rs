@@ -41,6 +41,28 @@ impl PcapBuilder {
     }
 }
 
+/// The project's own captures of real peers (`scripts/live_*_check.py --keep tests/e2e/data`).
+pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/data");
+
+/// What a live check sent: `NAME.sent.json` in [`DATA`].
+pub fn sent(name: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(format!("{DATA}/{name}.sent.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The JSON report, bodies included, of `NAME.pcap` in [`DATA`] decrypted with `NAME.keys`.
+pub fn decrypted(name: &str) -> serde_json::Value {
+    json(&phonehome(&[
+        "audit",
+        "--format",
+        "json",
+        "--http-bodies",
+        "--keylog",
+        &format!("{DATA}/{name}.keys"),
+        &format!("{DATA}/{name}.pcap"),
+    ]))
+}
+
 pub fn phonehome(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_phonehome"))
         .args(args)

@@ -422,8 +422,8 @@ struct Setup {
 
 /// A policy ready to judge with: its name for the report and its file's hash.
 struct LoadedPolicy {
+    /// Named by its `name` (a preset's name; a file's path when it sets none).
     policy: phonehome::detect::policy::Policy,
-    name: String,
     sha256: Option<String>,
 }
 
@@ -439,7 +439,6 @@ fn load_policy(spec: &str) -> anyhow::Result<LoadedPolicy> {
         if let Some(policy) = Policy::preset(spec) {
             return Ok(LoadedPolicy {
                 policy,
-                name: spec.to_string(),
                 sha256: Policy::preset_text(spec).map(|t| sha256_hex(t.as_bytes())),
             });
         }
@@ -458,8 +457,6 @@ fn load_policy(spec: &str) -> anyhow::Result<LoadedPolicy> {
         eprintln!("phonehome: warning: {w}");
     }
     Ok(LoadedPolicy {
-        // The file's own `name`, else its path (the parser falls back to the source name).
-        name: policy.name().to_string(),
         policy,
         sha256: Some(sha256_hex(&bytes)),
     })
@@ -532,7 +529,6 @@ fn audit_one(
         phonehome::verdict::judge(
             &mut report,
             &p.policy,
-            &p.name,
             p.sha256.clone(),
             setup.home.as_deref(),
         )?;

@@ -351,14 +351,8 @@ pub fn profile_parse(data: &[u8]) {
     assert_eq!(scanner.max_pattern_len(), longest);
     let bytes = text.as_bytes();
     let scan = |pieces: &[&[u8]]| {
-        let mut s = scanner.stream();
         let mut hits: Vec<Hit> = Vec::new();
-        let mut offset = 0u64;
-        for p in pieces {
-            s.feed(p, offset, &mut hits);
-            offset += p.len() as u64;
-        }
-        s.finish(&mut hits);
+        scanner.scan(pieces, &mut hits);
         hits.sort();
         hits
     };
@@ -376,44 +370,61 @@ pub fn profile_parse(data: &[u8]) {
     assert_eq!(whole, scan(&[a, b]), "hits depend on a cut at {mid}");
 }
 
-/// Subjects [`policy_parse`] judges: findings and flows with every kind of fact set and
-/// missing, in the shape the pipeline builds them (see `policy/tests.rs`).
-fn subjects() -> Vec<Subject<'static>> {
-    let imei = Subject {
+/// IMEI to Xiaomi Analytics, China, decrypted from TLS.
+pub(crate) fn imei_to_xiaomi(index: usize) -> Subject<'static> {
+    Subject {
         kind: SubjectKind::Finding,
-        index: 0,
+        index,
         flow: Some(10),
         data_type: Some("imei"),
         confidence: Some("high"),
         direction: Some("client_to_server"),
         service: Some("Xiaomi Analytics"),
-        app: Some("com.miui.analytics"),
         org: Some("Xiaomi"),
         org_country: Some("CN"),
         server_country: Some("CN"),
         server_name: Some("data.mistat.xiaomi.com"),
-        server: Some("203.0.113.7"),
         encryption: Encryption::Decrypted,
         ..Subject::default()
-    };
-    let contact = Subject {
-        index: 1,
-        flow: Some(11),
+    }
+}
+
+/// A contact's phone number to a Taiwanese backup server over plain HTTP.
+pub(crate) fn contact_home_cleartext(index: usize) -> Subject<'static> {
+    Subject {
         data_type: Some("contact_phone"),
         service: None,
         org: Some("Chunghwa Telecom"),
         org_country: Some("TW"),
         server_country: Some("TW"),
         server_name: Some("backup.example.tw"),
+        flow: Some(11),
         encryption: Encryption::Cleartext,
-        ..imei
-    };
-    let sms = Subject {
-        index: 2,
+        ..imei_to_xiaomi(index)
+    }
+}
+
+/// The SMS code (low confidence) to Xiaomi.
+pub(crate) fn sms_code_to_xiaomi(index: usize) -> Subject<'static> {
+    Subject {
         data_type: Some("sms"),
         confidence: Some("low"),
-        ..imei
+        ..imei_to_xiaomi(index)
+    }
+}
+
+/// Subjects [`policy_parse`] judges: findings and flows with every kind of fact set and
+/// missing, in the shape the pipeline builds them (the fixtures of `policy/tests.rs`, with an
+/// app and an address besides).
+fn subjects() -> Vec<Subject<'static>> {
+    let seen = |s: Subject<'static>| Subject {
+        app: Some("com.miui.analytics"),
+        server: Some("203.0.113.7"),
+        ..s
     };
+    let imei = seen(imei_to_xiaomi(0));
+    let contact = seen(contact_home_cleartext(1));
+    let sms = seen(sms_code_to_xiaomi(2));
     let other = Subject {
         index: 3,
         flow: Some(12),
@@ -689,10 +700,8 @@ mod tests {
         let (p, _) = Profile::parse(std::str::from_utf8(small).unwrap(), "t").unwrap();
         let v = Variants::build(&p);
         let scanner = Arc::new(Scanner::new(&v).unwrap());
-        let mut stream = scanner.stream();
         let mut hits = Vec::new();
-        stream.feed(small, 0, &mut hits);
-        stream.finish(&mut hits);
+        scanner.scan(&[small], &mut hits);
         assert!(
             hits.iter()
                 .any(|h| v.get(h.variant).is_some_and(|x| x.label == "imei")),

@@ -268,14 +268,14 @@ impl Profile {
         let mut cx = Ctx {
             doc: Doc::new(text, source),
         };
-        let root = DeTable::parse(text).map_err(|e| {
-            let (line, message) = cx.doc.syntax(&e);
-            ProfileError::Syntax {
+        let root = cx
+            .doc
+            .parse()
+            .map_err(|(line, message)| ProfileError::Syntax {
                 source_name: source.to_owned(),
                 line,
                 message,
-            }
-        })?;
+            })?;
         let mut profile = Self {
             source: source.to_owned(),
             ..Self::default()

@@ -161,6 +161,18 @@ impl Scanner {
         matches!(self.engine, Engine::Dfa(_))
     }
 
+    /// Appends to `out` every hit in `pieces`, searched as one stream (the pieces are
+    /// consecutive parts of one buffer): the whole search of a buffer that is not a flow's.
+    pub fn scan(self: &Arc<Self>, pieces: &[&[u8]], out: &mut Vec<Hit>) {
+        let mut stream = self.stream();
+        let mut offset = 0u64;
+        for p in pieces {
+            stream.feed(p, offset, out);
+            offset += p.len() as u64;
+        }
+        stream.finish(out);
+    }
+
     /// A fresh scan state for one stream (one direction of one flow).
     pub fn stream(self: &Arc<Self>) -> StreamScan {
         let start = match &self.engine {
@@ -501,14 +513,8 @@ lon = 121.5644722
     }
 
     fn scan_all(s: &Arc<Scanner>, parts: &[&[u8]]) -> Vec<Hit> {
-        let mut st = s.stream();
         let mut out = Vec::new();
-        let mut off = 0u64;
-        for p in parts {
-            st.feed(p, off, &mut out);
-            off += p.len() as u64;
-        }
-        st.finish(&mut out);
+        s.scan(parts, &mut out);
         out.sort();
         out
     }

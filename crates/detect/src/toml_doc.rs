@@ -31,12 +31,15 @@ impl<'a> Doc<'a> {
             .saturating_add(1)
     }
 
-    /// The line and message of a syntax error (line 1 when the parser gives no position).
-    pub(crate) fn syntax(&self, e: &toml::de::Error) -> (usize, String) {
-        (
-            e.span().map_or(1, |s| self.line(s.start)),
-            e.message().trim().to_owned(),
-        )
+    /// The text as a TOML table, or the line and message of its syntax error (line 1 when the
+    /// parser gives no position).
+    pub(crate) fn parse(&self) -> Result<toml::Spanned<toml::de::DeTable<'a>>, (usize, String)> {
+        toml::de::DeTable::parse(self.text).map_err(|e| {
+            (
+                e.span().map_or(1, |s| self.line(s.start)),
+                e.message().trim().to_owned(),
+            )
+        })
     }
 
     /// Keeps `source:line: message` for the line holding byte `offset`.

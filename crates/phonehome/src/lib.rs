@@ -35,17 +35,21 @@ pub use pipeline::{
 /// Entry points for the fuzz targets (`fuzz/`), not part of the API.
 #[doc(hidden)]
 pub mod fuzzing {
-    use crate::{report, Options};
+    use crate::{report, AuditError, Options};
+
+    /// The report of one capture held in memory, audited with `options` (threads included).
+    pub fn audit_report(data: &[u8], options: &Options) -> Result<report::Report, AuditError> {
+        let open = |name: &str| {
+            crate::capture::Reader::from_read(name, std::io::Cursor::new(data.to_vec()))
+        };
+        let paths = ["fuzz.pcap".to_string()];
+        crate::pipeline::audit_opened(&paths, options, &mut |_| {}, &open)
+    }
 
     /// The whole audit on one capture held in memory (every stage from the reader to the
     /// report writers), with `options` (threads included). Must never panic.
     pub fn audit_bytes(data: &[u8], options: &Options) {
-        let bytes = data.to_vec();
-        let open = move |name: &str| {
-            crate::capture::Reader::from_read(name, std::io::Cursor::new(bytes.clone()))
-        };
-        let paths = ["fuzz.pcap".to_string()];
-        let Ok(report) = crate::pipeline::audit_opened(&paths, options, &mut |_| {}, &open) else {
+        let Ok(report) = audit_report(data, options) else {
             return;
         };
         let mut sink = std::io::sink();
@@ -134,10 +138,7 @@ mod tests {
 
     #[test]
     fn an_in_memory_audit_reports_like_a_file_audit() {
-        let open =
-            |name: &str| capture::Reader::from_read(name, std::io::Cursor::new(CAPTURE.to_vec()));
-        let paths = ["proxy.pcap".to_string()];
-        let report = pipeline::audit_opened(&paths, &options(1), &mut |_| {}, &open).unwrap();
+        let report = fuzzing::audit_report(CAPTURE, &options(1)).unwrap();
         assert_eq!(report.flows.len(), 3);
         assert!(report
             .flows

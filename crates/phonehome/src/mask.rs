@@ -34,9 +34,7 @@ impl Detection {
         if bytes.is_empty() {
             return;
         }
-        let mut stream = self.scanner.stream();
-        stream.feed(bytes, 0, hits);
-        stream.finish(hits);
+        self.scanner.scan(&[bytes], hits);
     }
 
     /// `bytes` with the ranges of `hits` replaced by `[data_type]`; overlapping hits merge.

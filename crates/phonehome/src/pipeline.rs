@@ -118,7 +118,7 @@ pub fn audit_with_progress(
 }
 
 /// Opens an input by the name it is reported under.
-pub(crate) type Opener<'a> = dyn Fn(&str) -> Result<Reader, phonehome_capture::Error> + Sync + 'a;
+pub(crate) type Opener<'a> = dyn Fn(&str) -> Result<Reader, phonehome_capture::Error> + 'a;
 
 /// [`audit_with_progress`] with the inputs opened by `open`.
 pub(crate) fn audit_opened(

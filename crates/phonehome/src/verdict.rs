@@ -11,13 +11,12 @@ use std::collections::HashMap;
 use phonehome_detect::policy::{evaluate, Encryption, Policy, PolicyError, Subject, SubjectKind};
 use phonehome_report as report;
 
-/// Judges `report` against `policy` (named `name`, its file's SHA-256 `sha256` when it came
-/// from a file) with `home` overriding the policy's home jurisdiction. Policy findings are
+/// Judges `report` against `policy` (named by its own name, its file's SHA-256 `sha256` when it
+/// came from a file) with `home` overriding the policy's home jurisdiction. Policy findings are
 /// appended after the personal-data findings; the verdict is set.
 pub fn judge(
     report: &mut report::Report,
     policy: &Policy,
-    name: &str,
     sha256: Option<String>,
     home: Option<&str>,
 ) -> Result<(), PolicyError> {
@@ -54,7 +53,7 @@ pub fn judge(
         } else {
             "fail"
         },
-        policy: Some(name.to_string()),
+        policy: Some(policy.name().to_string()),
         policy_sha256: sha256,
         home,
         violations: violations.len() as u64,
@@ -195,7 +194,7 @@ mod tests {
     fn pii_abroad_fails_at_home_elsewhere_and_passes_at_home() {
         let policy = Policy::preset("no-pii-abroad").expect("preset exists");
         let mut r = report_with_imei_to_cn();
-        judge(&mut r, &policy, "no-pii-abroad", None, Some("TW")).unwrap();
+        judge(&mut r, &policy, None, Some("TW")).unwrap();
         assert_eq!(r.verdict.status, "fail");
         assert_eq!(r.findings.len(), 2);
         let v = &r.findings[1];
@@ -209,7 +208,7 @@ mod tests {
             .contains("tcp.port == 80"));
 
         let mut r = report_with_imei_to_cn();
-        judge(&mut r, &policy, "no-pii-abroad", None, Some("CN")).unwrap();
+        judge(&mut r, &policy, None, Some("CN")).unwrap();
         assert_eq!(r.verdict.status, "pass");
         assert_eq!(r.findings.len(), 1);
     }

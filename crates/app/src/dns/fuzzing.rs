@@ -54,14 +54,7 @@ pub fn dns_tcp(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small deterministic generator so the invariants run in `cargo test` without a fuzzer.
-    fn lcg(state: &mut u64) -> u8 {
-        *state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (*state >> 33) as u8
-    }
+    use crate::testing::lcg;
 
     #[test]
     fn mutated_messages_do_not_panic() {

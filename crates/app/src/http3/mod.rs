@@ -299,7 +299,7 @@ impl Connection {
         let d = usize::from(!from_client);
         let key = (id, from_client);
         let limits = self.limits;
-        let mut inserted = false;
+        let mut retry = false;
         loop {
             let Some(s) = self.streams.get_mut(&key) else {
                 return;
@@ -334,9 +334,9 @@ impl Connection {
                             self.qpack_stopped[d] = true;
                             // Sections still waiting will never get their inserts: they fail
                             // now, as they would had the inserts and the error come together.
-                            inserted = true;
+                            retry = true;
                         }
-                        inserted |= self.qpack[d].inserted() != before;
+                        retry |= self.qpack[d].inserted() != before;
                     }
                     break;
                 }
@@ -361,7 +361,7 @@ impl Connection {
                 self.streams.remove(&key);
             }
         }
-        if inserted {
+        if retry {
             // New inserts may unblock sections of the same direction.
             let mut waiting: Vec<(u64, u64)> = self
                 .streams

@@ -455,14 +455,14 @@ pub(super) fn parse(text: &str, source: &str) -> Result<(Policy, Vec<String>), P
         doc: Doc::new(text, source),
         service_names: Vec::new(),
     };
-    let root = DeTable::parse(text).map_err(|e| {
-        let (line, message) = cx.doc.syntax(&e);
-        PolicyError::Syntax {
+    let root = cx
+        .doc
+        .parse()
+        .map_err(|(line, message)| PolicyError::Syntax {
             source_name: source.to_owned(),
             line,
             message,
-        }
-    })?;
+        })?;
     let mut policy = Policy {
         name: source.to_owned(),
         source: source.to_owned(),

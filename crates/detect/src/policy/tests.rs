@@ -8,6 +8,7 @@ use toml::de::DeTable;
 
 use super::parse::{ALLOW_KEYS, CLAUSE_KEYS, RULE_KEYS, TOP_KEYS};
 use super::*;
+use crate::fuzzing::{contact_home_cleartext, imei_to_xiaomi, sms_code_to_xiaomi};
 use crate::variants::DataType;
 
 const SERVICES: &str = include_str!("../../../../data/orgs/services.toml");
@@ -32,49 +33,6 @@ fn fired(p: &Policy, subjects: &[Subject<'_>]) -> Vec<(String, usize, usize)> {
 
 fn ids(p: &Policy, subjects: &[Subject<'_>]) -> Vec<String> {
     fired(p, subjects).into_iter().map(|v| v.0).collect()
-}
-
-/// IMEI to Xiaomi Analytics, China, decrypted from TLS.
-fn imei_to_xiaomi(index: usize) -> Subject<'static> {
-    Subject {
-        kind: SubjectKind::Finding,
-        index,
-        flow: Some(10),
-        data_type: Some("imei"),
-        confidence: Some("high"),
-        direction: Some("client_to_server"),
-        service: Some("Xiaomi Analytics"),
-        org: Some("Xiaomi"),
-        org_country: Some("CN"),
-        server_country: Some("CN"),
-        server_name: Some("data.mistat.xiaomi.com"),
-        encryption: Encryption::Decrypted,
-        ..Subject::default()
-    }
-}
-
-/// A contact's phone number to a Taiwanese backup server over plain HTTP.
-fn contact_home_cleartext(index: usize) -> Subject<'static> {
-    Subject {
-        data_type: Some("contact_phone"),
-        service: None,
-        org: Some("Chunghwa Telecom"),
-        org_country: Some("TW"),
-        server_country: Some("TW"),
-        server_name: Some("backup.example.tw"),
-        flow: Some(11),
-        encryption: Encryption::Cleartext,
-        ..imei_to_xiaomi(index)
-    }
-}
-
-/// The SMS code (low confidence) to Xiaomi.
-fn sms_code_to_xiaomi(index: usize) -> Subject<'static> {
-    Subject {
-        data_type: Some("sms"),
-        confidence: Some("low"),
-        ..imei_to_xiaomi(index)
-    }
 }
 
 fn flow(
