@@ -312,9 +312,8 @@ struct Seeded {
 
 impl Seeded {
     /// The search for these values (their variants and the automaton over them).
-    fn detection(&self) -> anyhow::Result<std::sync::Arc<phonehome::Detection>> {
-        let d = phonehome::Detection::new(&self.profile).map_err(anyhow::Error::msg)?;
-        Ok(std::sync::Arc::new(d))
+    fn detection(&self) -> std::sync::Arc<phonehome::Detection> {
+        std::sync::Arc::new(phonehome::Detection::new(&self.profile))
     }
 }
 
@@ -475,10 +474,7 @@ fn setup(args: &AuditArgs) -> anyhow::Result<Setup> {
             for p in &seeded.problems {
                 eprintln!("phonehome: warning: {p}");
             }
-            (
-                Some(seeded.detection()?),
-                Some((seeded.name, seeded.sha256)),
-            )
+            (Some(seeded.detection()), Some((seeded.name, seeded.sha256)))
         }
         None => (None, None),
     };
@@ -848,10 +844,7 @@ fn diff_side(
 }
 
 fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let detection = match load_seeded(args.profile.as_deref(), &args.contacts)? {
-        Some(seeded) => Some(seeded.detection()?),
-        None => None,
-    };
+    let detection = load_seeded(args.profile.as_deref(), &args.contacts)?.map(|s| s.detection());
     let options = phonehome::Options {
         patterns: patterns(Patterns::Auto, detection.is_some()),
         detection,

@@ -1052,7 +1052,7 @@ mod tests {
         let text = format!("[identifiers]\nimei = \"{IMEI}\"\n");
         let (profile, _) = Profile::parse(&text, "lab.toml").unwrap();
         let mut sink = Sink::default();
-        sink.detection = Some(Arc::new(crate::Detection::new(&profile).unwrap()));
+        sink.detection = Some(Arc::new(crate::Detection::new(&profile)));
         sink
     }
 

@@ -34,7 +34,10 @@ impl Detection {
         if bytes.is_empty() {
             return;
         }
-        self.scanner.scan(&[bytes], hits);
+        // A profile whose automaton failed to compile ends the audit with that error.
+        if let Ok(scanner) = self.scanner() {
+            scanner.scan(&[bytes], hits);
+        }
     }
 
     /// `bytes` with the ranges of `hits` replaced by `[data_type]`; overlapping hits merge.
@@ -137,7 +140,7 @@ mod tests {
             "t.toml",
         )
         .unwrap();
-        Detection::new(&p).unwrap()
+        Detection::new(&p)
     }
 
     #[test]
@@ -149,6 +152,31 @@ mod tests {
         );
         assert_eq!(d.mask("tel=%2B886912345678").unwrap(), "tel=[phone]");
         assert_eq!(d.mask("nothing here"), None);
+    }
+
+    #[test]
+    fn an_automaton_compiled_beside_finds_what_one_compiled_in_place_finds() {
+        let text = b"imei=356938035643809&h=MzU2OTM4MDM1NjQzODA5&tel=0912-345-678";
+        let here = detection();
+        let beside = detection();
+        beside.compile_in_background();
+        // Asked again while (or after) compiling: still one automaton.
+        beside.compile_in_background();
+        let found = |d: &Detection| {
+            d.find(text)
+                .iter()
+                .map(|h| (h.variant, h.offset, h.len))
+                .collect::<Vec<_>>()
+        };
+        let expected = found(&here);
+        assert!(expected.len() >= 3, "{expected:?}");
+        assert_eq!(found(&beside), expected);
+        assert!(std::ptr::eq(
+            beside.scanner().unwrap(),
+            beside.scanner().unwrap()
+        ));
+        beside.compile_in_background();
+        assert_eq!(found(&beside), expected);
     }
 
     #[test]

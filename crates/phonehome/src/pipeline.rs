@@ -14,7 +14,8 @@
 use std::time::Instant;
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use phonehome_app::keylog::KeyLog;
@@ -59,28 +60,71 @@ pub struct Options {
 
 /// What personal-data detection looks for: a device profile's values, expanded into every
 /// form and encoding, and the automaton that finds them.
+///
+/// The automaton (about 70 ms for a profile of 20 values) is compiled on first use, or on a
+/// thread of its own once an audit with two threads or more starts
+/// ([`Self::compile_in_background`]), so that it overlaps with the reading and hashing of
+/// the capture instead of delaying them.
 #[derive(Debug)]
 pub struct Detection {
-    pub(crate) variants: phonehome_detect::variants::Variants,
-    pub(crate) scanner: Arc<phonehome_detect::scanner::Scanner>,
+    pub(crate) variants: Arc<phonehome_detect::variants::Variants>,
+    scanner: OnceLock<Result<Arc<Scanner>, String>>,
+    compiling: Mutex<Option<JoinHandle<Result<Scanner, String>>>>,
 }
 
+type Scanner = phonehome_detect::scanner::Scanner;
+
 impl Detection {
-    /// Builds the detection of a parsed profile.
-    pub fn new(profile: &phonehome_detect::profile::Profile) -> Result<Self, String> {
-        let variants = phonehome_detect::variants::Variants::build(profile);
-        let scanner =
-            phonehome_detect::scanner::Scanner::new(&variants).map_err(|e| e.to_string())?;
-        Ok(Self {
-            variants,
-            scanner: Arc::new(scanner),
-        })
+    /// Builds the detection of a parsed profile (its variants; the automaton comes later).
+    pub fn new(profile: &phonehome_detect::profile::Profile) -> Self {
+        Self {
+            variants: Arc::new(phonehome_detect::variants::Variants::build(profile)),
+            scanner: OnceLock::new(),
+            compiling: Mutex::new(None),
+        }
     }
 
     /// How many byte strings are searched for.
     pub fn variant_count(&self) -> usize {
         self.variants.list().len()
     }
+
+    /// Starts compiling the automaton on a thread of its own, unless it is there already.
+    pub(crate) fn compile_in_background(&self) {
+        let Ok(mut compiling) = self.compiling.lock() else {
+            return;
+        };
+        if self.scanner.get().is_some() || compiling.is_some() {
+            return;
+        }
+        let variants = self.variants.clone();
+        *compiling = std::thread::Builder::new()
+            .name("automaton".into())
+            .spawn(move || compile(&variants))
+            .ok();
+    }
+
+    /// The automaton, waiting for its compilation or compiling it here. `Err` when the
+    /// variants do not fit in one (far beyond what a profile's caps let in); the audit then
+    /// fails with that message ([`AuditError::Automaton`]) rather than scan nothing.
+    pub(crate) fn scanner(&self) -> Result<&Arc<Scanner>, &str> {
+        self.scanner
+            .get_or_init(|| {
+                let handle = self.compiling.lock().ok().and_then(|mut c| c.take());
+                // A thread that could not finish (it cannot panic on variants) is replaced
+                // by doing its work here.
+                let built = handle.and_then(|h| h.join().ok());
+                built
+                    .unwrap_or_else(|| compile(&self.variants))
+                    .map(Arc::new)
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+fn compile(variants: &phonehome_detect::variants::Variants) -> Result<Scanner, String> {
+    Scanner::new(variants).map_err(|e| e.to_string())
 }
 
 /// How far an audit has come, for a progress display.
@@ -101,6 +145,9 @@ pub enum AuditError {
     /// No input could be read at all.
     #[error("nothing could be read: {0}")]
     NothingRead(String),
+    /// The profile's variants could not be compiled into an automaton.
+    #[error("personal-data detection is unusable: {0}")]
+    Automaton(String),
 }
 
 /// Audits the given captures (`-` is standard input) and returns the report.
@@ -135,6 +182,9 @@ pub(crate) fn audit_opened(
     };
     let background_hash = threads >= 2;
     if threads >= 2 {
+        if let Some(d) = &options.detection {
+            d.compile_in_background();
+        }
         // The bundled address, organisation and service data are only needed when the
         // shards are done: decoding them beside the reading takes them off the serial path.
         let ip = options.ip_db.is_none();
@@ -179,6 +229,9 @@ pub(crate) fn audit_opened(
     if inputs.iter().all(|i| i.fatal.is_some() && i.packets == 0) {
         let why: Vec<String> = inputs.iter().filter_map(|i| i.fatal.clone()).collect();
         return Err(AuditError::NothingRead(why.join("; ")));
+    }
+    if let Some(Err(e)) = options.detection.as_deref().map(Detection::scanner) {
+        return Err(AuditError::Automaton(e.to_string()));
     }
     let keys_given = !keys.is_empty() || !found.is_empty();
     let ipdb = options.ip_db.as_deref().unwrap_or_else(|| IpDb::bundled());

@@ -199,9 +199,13 @@ impl Sink {
         let Some(d) = self.detection.clone() else {
             return;
         };
+        // A profile whose automaton failed to compile ends the audit with that error.
+        let Ok(scanner) = d.scanner() else {
+            return;
+        };
         let scans = info
             .scans
-            .get_or_insert_with(|| Box::new([d.scanner.stream(), d.scanner.stream()]));
+            .get_or_insert_with(|| Box::new([scanner.stream(), scanner.stream()]));
         let i = side.index();
         let offset = info.scanned[i];
         info.scanned[i] = offset.saturating_add(bytes.len() as u64);
