@@ -14,8 +14,8 @@
 use std::time::Instant;
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use phonehome_app::keylog::KeyLog;
@@ -61,26 +61,36 @@ pub struct Options {
 /// What personal-data detection looks for: a device profile's values, expanded into every
 /// form and encoding, and the automaton that finds them.
 ///
-/// The automaton (about 70 ms for a profile of 20 values) is compiled on first use, or on a
-/// thread of its own once an audit with two threads or more starts
-/// ([`Self::compile_in_background`]), so that it overlaps with the reading and hashing of
-/// the capture instead of delaying them.
+/// The automaton (a DFA: about 70 ms for a profile of 20 values) is compiled on first use,
+/// or on a thread of its own once an audit with two threads or more starts
+/// ([`Self::compile_in_background`]). That thread first compiles the contiguous NFA (about
+/// 20 ms), which the reading thread starts scanning with instead of waiting, then the DFA;
+/// streams move to the DFA as soon as it is there ([`StreamScan::upgrade`]). Both find the
+/// same hits.
+///
+/// [`StreamScan::upgrade`]: phonehome_detect::scanner::StreamScan::upgrade
 #[derive(Debug)]
 pub struct Detection {
     pub(crate) variants: Arc<phonehome_detect::variants::Variants>,
-    scanner: OnceLock<Result<Arc<Scanner>, String>>,
-    compiling: Mutex<Option<JoinHandle<Result<Scanner, String>>>>,
+    /// The automaton to scan with.
+    best: Arc<OnceLock<Compiled>>,
+    /// The NFA the background compilation hands out first.
+    quick: Arc<OnceLock<Compiled>>,
+    /// Whether the background compilation runs (then `quick` will be set).
+    background: AtomicBool,
 }
 
 type Scanner = phonehome_detect::scanner::Scanner;
+type Compiled = Result<Arc<Scanner>, String>;
 
 impl Detection {
     /// Builds the detection of a parsed profile (its variants; the automaton comes later).
     pub fn new(profile: &phonehome_detect::profile::Profile) -> Self {
         Self {
             variants: Arc::new(phonehome_detect::variants::Variants::build(profile)),
-            scanner: OnceLock::new(),
-            compiling: Mutex::new(None),
+            best: Arc::new(OnceLock::new()),
+            quick: Arc::new(OnceLock::new()),
+            background: AtomicBool::new(false),
         }
     }
 
@@ -89,42 +99,72 @@ impl Detection {
         self.variants.list().len()
     }
 
-    /// Starts compiling the automaton on a thread of its own, unless it is there already.
+    /// Starts compiling the automata on a thread of its own, unless that was done already.
     pub(crate) fn compile_in_background(&self) {
-        let Ok(mut compiling) = self.compiling.lock() else {
-            return;
-        };
-        if self.scanner.get().is_some() || compiling.is_some() {
+        if self.best.get().is_some() || self.background.swap(true, Ordering::AcqRel) {
             return;
         }
         let variants = self.variants.clone();
-        *compiling = std::thread::Builder::new()
+        let (best, quick) = (self.best.clone(), self.quick.clone());
+        let spawned = std::thread::Builder::new()
             .name("automaton".into())
-            .spawn(move || compile(&variants))
-            .ok();
+            .spawn(move || {
+                // Whatever happens here, a reading thread waiting for `quick` goes on.
+                let _release = Release(quick.clone());
+                if Scanner::dfa_for(&variants) {
+                    let nfa = Scanner::new_nfa(&variants)
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string());
+                    let ok = nfa.is_ok();
+                    let _ = quick.set(nfa);
+                    if ok {
+                        let _ = best.set(compile(&variants));
+                    }
+                } else {
+                    let only = compile(&variants);
+                    let _ = quick.set(only.clone());
+                    let _ = best.set(only);
+                }
+            });
+        if spawned.is_err() {
+            self.background.store(false, Ordering::Release);
+        }
     }
 
-    /// The automaton, waiting for its compilation or compiling it here. `Err` when the
-    /// variants do not fit in one (far beyond what a profile's caps let in); the audit then
-    /// fails with that message ([`AuditError::Automaton`]) rather than scan nothing.
+    /// The automaton to scan with now: the DFA once compiled; before that, with a background
+    /// compilation, its NFA (waiting for it, about 20 ms); without one, the DFA compiled
+    /// here. `Err` when the variants do not fit in an automaton (far beyond what a profile's
+    /// caps let in); the audit then fails with that message ([`AuditError::Automaton`])
+    /// rather than scan nothing.
     pub(crate) fn scanner(&self) -> Result<&Arc<Scanner>, &str> {
-        self.scanner
-            .get_or_init(|| {
-                let handle = self.compiling.lock().ok().and_then(|mut c| c.take());
-                // A thread that could not finish (it cannot panic on variants) is replaced
-                // by doing its work here.
-                let built = handle.and_then(|h| h.join().ok());
-                built
-                    .unwrap_or_else(|| compile(&self.variants))
-                    .map(Arc::new)
-            })
-            .as_ref()
-            .map_err(String::as_str)
+        if let Some(Ok(best)) = self.best.get() {
+            return Ok(best);
+        }
+        let compiled = if self.background.load(Ordering::Acquire) {
+            self.quick.wait()
+        } else {
+            self.best.get_or_init(|| compile(&self.variants))
+        };
+        compiled.as_ref().map_err(String::as_str)
     }
 }
 
-fn compile(variants: &phonehome_detect::variants::Variants) -> Result<Scanner, String> {
-    Scanner::new(variants).map_err(|e| e.to_string())
+/// Sets its slot, if still empty, when dropped: a compilation thread that stopped early
+/// still releases whoever waits for its first automaton.
+struct Release(Arc<OnceLock<Compiled>>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .set(Err("the automaton's compilation stopped".to_string()));
+    }
+}
+
+fn compile(variants: &phonehome_detect::variants::Variants) -> Compiled {
+    Scanner::new(variants)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// How far an audit has come, for a progress display.
@@ -696,6 +736,36 @@ fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn automata_compiled_beside_find_what_one_compiled_in_place_finds() {
+        let text = b"imei=356938035643809&h=MzU2OTM4MDM1NjQzODA5&tel=0912-345-678";
+        let found = |d: &Detection| {
+            d.find(text)
+                .iter()
+                .map(|h| (h.variant, h.offset, h.len))
+                .collect::<Vec<_>>()
+        };
+        let here = crate::mask::tests::detection();
+        let expected = found(&here);
+        assert!(expected.len() >= 3, "{expected:?}");
+        assert!(here.scanner().unwrap().is_dfa());
+
+        let beside = crate::mask::tests::detection();
+        beside.compile_in_background();
+        // Asked again while compiling: still one compilation.
+        beside.compile_in_background();
+        // The NFA or the DFA, whichever is there: the same hits.
+        assert_eq!(found(&beside), expected);
+        let nfa = beside.quick.wait().as_ref().unwrap();
+        assert!(!nfa.is_dfa());
+        let dfa = beside.best.wait().as_ref().unwrap();
+        assert!(dfa.is_dfa());
+        assert!(Arc::ptr_eq(beside.scanner().unwrap(), dfa));
+        assert_eq!(found(&beside), expected);
+        beside.compile_in_background();
+        assert!(Arc::ptr_eq(beside.scanner().unwrap(), dfa));
+    }
 
     #[test]
     fn small_inputs_are_regular_files_under_the_limit() {

@@ -207,6 +207,8 @@ impl Sink {
             .scans
             .get_or_insert_with(|| Box::new([scanner.stream(), scanner.stream()]));
         let i = side.index();
+        // A stream started while only the NFA was compiled goes on with the DFA.
+        scans[i].upgrade(scanner);
         let offset = info.scanned[i];
         info.scanned[i] = offset.saturating_add(bytes.len() as u64);
         self.hits.clear();
