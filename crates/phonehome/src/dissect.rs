@@ -1163,6 +1163,83 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         );
     }
 
+    /// An HTTP/2 frame (RFC 9113 4.1).
+    fn h2_frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len();
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, ty, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// An HPACK literal field without indexing, new name, no Huffman (RFC 7541 6.2.2).
+    fn hpack(name: &str, value: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x00, name.len() as u8];
+        b.extend_from_slice(name.as_bytes());
+        b.push(value.len() as u8);
+        b.extend_from_slice(value);
+        b
+    }
+
+    #[test]
+    fn websocket_over_an_http2_extended_connect() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        // h2c with prior knowledge; RFC 8441 4: CONNECT with :protocol websocket on stream 1.
+        let mut up = http2::PREFACE.to_vec();
+        up.extend(h2_frame(4, 0, 0, &[]));
+        let mut block = hpack(":method", b"CONNECT");
+        block.extend(hpack(":protocol", b"websocket"));
+        block.extend(hpack(":scheme", b"http"));
+        block.extend(hpack(":path", b"/chat"));
+        block.extend(hpack(":authority", b"ws.example"));
+        up.extend(h2_frame(1, 4, 1, &block));
+        // The client's message masked and fragmented over two WebSocket frames, the second
+        // cut over two DATA frames.
+        let k = Some([0x12, 0x34, 0x56, 0x78]);
+        let mut frames = ws_frame(2, false, k, format!("\x02\x00{}", &IMEI[..7]).as_bytes());
+        frames.extend(ws_frame(
+            0,
+            true,
+            k,
+            format!("{}\x00", &IMEI[7..]).as_bytes(),
+        ));
+        let (a, b) = frames.split_at(frames.len() - 5);
+        up.extend(h2_frame(0, 0, 1, a));
+        up.extend(h2_frame(0, 1, 1, b));
+        let mut down = h2_frame(4, 0, 0, &[0, 8, 0, 0, 0, 1]);
+        down.extend(h2_frame(1, 4, 1, &hpack(":status", b"200")));
+        let answer = format!("{{\"dev\":\"{}\"}}", &IMEI[..14]);
+        down.extend(h2_frame(
+            0,
+            1,
+            1,
+            &ws_frame(1, true, None, answer.as_bytes()),
+        ));
+        app.data(Side::A, &up, &ctx, &mut info, &mut sink);
+        app.data(Side::B, &down, &ctx, &mut info, &mut sink);
+        app.end(Side::A, &ctx, &mut info, &mut sink);
+        app.end(Side::B, &ctx, &mut info, &mut sink);
+        assert_eq!(
+            found(sink),
+            [
+                (
+                    "imei".to_owned(),
+                    "h2/websocket".to_owned(),
+                    Direction::ClientToServer
+                ),
+                (
+                    "imei".to_owned(),
+                    "h2/websocket".to_owned(),
+                    Direction::ServerToClient
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn other_tunnels_are_searched_as_streams() {
         let keys = KeyLog::default();

@@ -3,6 +3,7 @@
 
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
+use phonehome_detect::decode::websocket::Deframer;
 use phonehome_detect::decode::{Expander, Hint};
 use phonehome_detect::findings::{excerpt_masking, Direction, Finding, Seen};
 use phonehome_detect::patterns::{Context, Detectors, PatternHit};
@@ -173,16 +174,20 @@ impl Sink {
                     value,
                 );
             }
-            let mut body_layers: Vec<&str> = outer.to_vec();
-            body_layers.extend(msg.encodings.iter().map(String::as_str));
-            self.scan(
-                ctx,
-                direction,
-                &body_layers,
-                "body",
-                Hint::Body { content_type },
-                &msg.body,
-            );
+            let framed = msg.tunnel.as_deref() == Some("websocket")
+                && self.scan_websocket_body(ctx, direction, outer, &msg.body);
+            if !framed {
+                let mut body_layers: Vec<&str> = outer.to_vec();
+                body_layers.extend(msg.encodings.iter().map(String::as_str));
+                self.scan(
+                    ctx,
+                    direction,
+                    &body_layers,
+                    "body",
+                    Hint::Body { content_type },
+                    &msg.body,
+                );
+            }
         }
         self.http.push(record);
     }
@@ -324,6 +329,30 @@ impl Sink {
         };
         let hint = Hint::Body { content_type: None };
         self.scan(ctx, direction, &layers, part, hint, bytes);
+    }
+
+    /// The body of a stream whose extended CONNECT opened WebSocket (RFC 8441, RFC 9220):
+    /// the messages its frames carry, unmasked, joined and inflated, are searched as over
+    /// HTTP/1.1. False when the bytes stop being frames: the caller then searches the body
+    /// as it is too, so that nothing after the break goes unread.
+    fn scan_websocket_body(
+        &mut self,
+        ctx: &Ctx<'_>,
+        direction: Direction,
+        outer: &[&str],
+        body: &[u8],
+    ) -> bool {
+        let mut frames = Deframer::new();
+        let ok = frames.push(body, &mut |m| {
+            self.scan_websocket(ctx, direction, outer, m.inflated, m.bytes);
+        });
+        if ok {
+            frames.finish(&mut |m| {
+                self.scan_websocket(ctx, direction, outer, m.inflated, m.bytes);
+            });
+        }
+        self.expander.add_capped(frames.capped);
+        ok
     }
 
     /// Whether anything searches messages: a profile or the pattern detectors.

@@ -101,6 +101,10 @@ pub struct Message {
     pub incomplete: bool,
     /// Stream offset of the first byte of the start line.
     pub offset: u64,
+    /// The protocol an extended CONNECT opened on this stream (`:protocol`, RFC 8441 for
+    /// HTTP/2, RFC 9220 for HTTP/3), lower-cased: set on the request and on its 2xx response.
+    /// The body is then that protocol's bytes (WebSocket frames), not content.
+    pub tunnel: Option<String>,
 }
 
 impl Message {
@@ -338,6 +342,7 @@ mod tests {
             chunked: false,
             incomplete: false,
             offset: 0,
+            tunnel: None,
         };
         assert_eq!(
             m("GET", "http://user@a.example:8080/p?q").host(),

@@ -757,6 +757,7 @@ fn parse_with<'b>(
         chunked: false,
         incomplete: false,
         offset: 0,
+        tunnel: None,
     };
     Ok((msg, te, cl))
 }

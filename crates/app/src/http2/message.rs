@@ -30,6 +30,7 @@ impl Partial {
     ) -> Result<Self, FieldsError> {
         let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
         let (mut method, mut path, mut status, mut authority) = (None, None, None, None);
+        let mut protocol = None;
         let mut headers = Vec::with_capacity(fields.len());
         for (name, value) in fields {
             match name.as_str() {
@@ -41,10 +42,13 @@ impl Partial {
                         .and_then(|s| s.parse::<u16>().ok())
                 }
                 ":authority" => authority = Some(value),
-                n if n.starts_with(':') => {} // :scheme, :protocol
+                ":protocol" => protocol = Some(text(&value).to_ascii_lowercase()),
+                n if n.starts_with(':') => {} // :scheme
                 _ => headers.push((name, value)),
             }
         }
+        // RFC 8441 4: `:protocol` makes a CONNECT an extended one, opening that protocol.
+        let tunnel = protocol.filter(|_| method.as_deref() == Some("CONNECT"));
         let kind = match (method, status) {
             (Some(method), _) => {
                 // CONNECT carries no :path; its target is the authority (RFC 9113 8.5).
@@ -88,9 +92,25 @@ impl Partial {
                 chunked: false,
                 incomplete: false,
                 offset,
+                tunnel,
             },
             codings,
         })
+    }
+
+    /// The protocol an extended CONNECT request opens.
+    pub(crate) fn tunnel(&self) -> Option<&str> {
+        self.msg.tunnel.as_deref()
+    }
+
+    /// On a response to an extended CONNECT: a 2xx opens the tunnel (RFC 8441 5, RFC 9220
+    /// 3), so its body is the protocol's bytes too.
+    pub(crate) fn answer(&mut self, tunnel: Option<&str>) {
+        if let (Some(t), Kind::Response { status, .. }) = (tunnel, &self.msg.kind) {
+            if (200..300).contains(status) {
+                self.msg.tunnel = Some(t.to_string());
+            }
+        }
     }
 
     /// Informational (1xx) responses end at their head (RFC 9113 8.1).

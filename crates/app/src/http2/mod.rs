@@ -215,6 +215,8 @@ struct Stream {
     done: [bool; 2],
     /// Arrival order, for eviction.
     serial: u64,
+    /// The protocol the request's extended CONNECT opened.
+    tunnel: Option<String>,
 }
 
 /// One HTTP/2 connection, both directions.
@@ -673,7 +675,14 @@ impl Connection {
                 self.stats.messages += 1;
                 out.push(p.finish(false, &limits));
             }
-            Ok(p) => s.msgs[d] = Some(p),
+            Ok(mut p) => {
+                if d == 0 {
+                    s.tunnel = p.tunnel().map(str::to_string);
+                } else {
+                    p.answer(s.tunnel.as_deref());
+                }
+                s.msgs[d] = Some(p);
+            }
             Err(_) => self.stats.bad_heads += 1,
         }
     }

@@ -399,3 +399,67 @@ fn request_body_sent_after_the_servers_reset_is_kept() {
     assert_eq!(out[1].body, b"{\"imei\":\"35\"}");
     assert!(!out[1].incomplete);
 }
+
+/// Requests on streams 1, 3 and 5: two extended CONNECTs opening WebSocket (RFC 8441 4),
+/// one answered 200 and one 400, and a plain CONNECT (no `:protocol`) answered 200; each
+/// stream carries DATA both ways and is ended by both sides.
+fn extended_connects() -> (Vec<u8>, Vec<u8>) {
+    let mut c = PREFACE.to_vec();
+    c.extend(frame(SETTINGS, 0, 0, &[]));
+    let mut s = frame(SETTINGS, 0, 0, &[0, 8, 0, 0, 0, 1]); // ENABLE_CONNECT_PROTOCOL 1
+    for (stream, protocol, status) in [
+        (1u32, Some(&b"WebSocket"[..]), &b"200"[..]),
+        (3, Some(b"websocket"), b"400"),
+        (5, None, b"200"),
+    ] {
+        let mut block = lit(":method", b"CONNECT");
+        if let Some(p) = protocol {
+            block.extend(lit(":protocol", p));
+            block.extend(lit(":scheme", b"https"));
+            block.extend(lit(":path", b"/chat"));
+        }
+        block.extend(lit(":authority", b"ws.example:443"));
+        c.extend(frame(HEADERS, END_HEADERS, stream, &block));
+        s.extend(frame(HEADERS, END_HEADERS, stream, &lit(":status", status)));
+        c.extend(frame(DATA, 0, stream, b"\x81\x85\x01\x02\x03\x04iglhn"));
+        s.extend(frame(DATA, 0, stream, b"\x81\x02ok"));
+        c.extend(frame(DATA, END_STREAM, stream, b""));
+        s.extend(frame(DATA, END_STREAM, stream, b""));
+    }
+    (c, s)
+}
+
+#[test]
+fn an_extended_connect_marks_its_stream_and_its_2xx_answer_as_a_tunnel() {
+    let (c, s) = extended_connects();
+    let mut conn = Connection::new(Limits::default());
+    let mut out = Vec::new();
+    conn.push(Direction::Request, &c, &mut out);
+    conn.push(Direction::Response, &s, &mut out);
+    conn.finish(&mut out);
+    let got: Vec<(String, Option<&str>, &[u8])> = out
+        .iter()
+        .map(|m| {
+            (
+                summary(m).split(' ').next().unwrap_or("").to_string(),
+                m.tunnel.as_deref(),
+                &m.body[..],
+            )
+        })
+        .collect();
+    let frame_up: &[u8] = b"\x81\x85\x01\x02\x03\x04iglhn";
+    let frame_down: &[u8] = b"\x81\x02ok";
+    assert_eq!(
+        got,
+        [
+            ("CONNECT".to_string(), Some("websocket"), frame_up),
+            ("CONNECT".to_string(), Some("websocket"), frame_up),
+            ("CONNECT".to_string(), None, frame_up),
+            ("200".to_string(), Some("websocket"), frame_down),
+            ("400".to_string(), None, frame_down),
+            ("200".to_string(), None, frame_down),
+        ]
+    );
+    // The pseudo-field is not left among the headers.
+    assert!(out[0].headers.iter().all(|(n, _)| !n.starts_with(':')));
+}

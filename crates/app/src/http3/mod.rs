@@ -108,6 +108,8 @@ pub struct Connection {
     /// it is (unlike a gap, where how many were lost is unknown).
     qpack_stopped: [bool; 2],
     streams: HashMap<(u64, bool), Stream>,
+    /// Request streams whose extended CONNECT opened a protocol, until their response.
+    tunnels: HashMap<u64, String>,
     serial: u64,
     stats: Stats,
 }
@@ -121,6 +123,7 @@ impl Connection {
             qpack_lost: [false; 2],
             qpack_stopped: [false; 2],
             streams: HashMap::new(),
+            tunnels: HashMap::new(),
             serial: 0,
             stats: Stats::default(),
         }
@@ -503,7 +506,18 @@ impl Connection {
                         self.stats.messages += 1;
                         out.push(p.finish(false, &limits));
                     }
-                    Ok(p) => s.msg = Some(p),
+                    Ok(mut p) => {
+                        if from_client {
+                            if let Some(t) = p.tunnel() {
+                                if self.tunnels.len() < limits.max_streams {
+                                    self.tunnels.insert(id, t.to_string());
+                                }
+                            }
+                        } else {
+                            p.answer(self.tunnels.remove(&id).as_deref());
+                        }
+                        s.msg = Some(p);
+                    }
                     Err(_) => self.stats.bad_heads += 1,
                 }
                 true

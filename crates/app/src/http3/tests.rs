@@ -238,3 +238,51 @@ fn encoder_error_after_the_needed_inserts_regression() {
     ];
     crate::http3::fuzzing::split_invariance(&data);
 }
+
+#[test]
+fn an_extended_connect_marks_its_stream_and_its_2xx_answer_as_a_tunnel() {
+    // RFC 9220: CONNECT with :protocol websocket on stream 8 (answered 200) and on 12
+    // (answered 404, static index 27); field lines all literal, no dynamic table.
+    let head = |protocol: &[u8]| {
+        let mut h = vec![0x00, 0x00];
+        h.extend(lit(":method", b"CONNECT"));
+        h.extend(lit(":protocol", protocol));
+        h.extend(lit(":scheme", b"https"));
+        h.extend(lit(":path", b"/chat"));
+        h.extend(lit(":authority", b"ws.example"));
+        h
+    };
+    let up: &[u8] = b"\x81\x85\x01\x02\x03\x04iglhn";
+    let down: &[u8] = b"\x81\x02ok";
+    let mut c = Connection::new(Limits::default());
+    let mut out = Vec::new();
+    for (id, status) in [(8u64, 0xd9u8), (12, 0xdb)] {
+        let mut req = frame(0x01, &head(b"websocket"));
+        req.extend(frame(0x00, up));
+        c.stream_data(true, id, &req, true, &mut out);
+        let mut resp = frame(0x01, &[0x00, 0x00, status]);
+        resp.extend(frame(0x00, down));
+        c.stream_data(false, id, &resp, true, &mut out);
+    }
+    c.finish(&mut out);
+    let got: Vec<(String, Option<&str>, &[u8])> = out
+        .iter()
+        .map(|m| {
+            (
+                summary(m).split(' ').next().unwrap_or("").to_string(),
+                m.tunnel.as_deref(),
+                &m.body[..],
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CONNECT".to_string(), Some("websocket"), up),
+            ("200".to_string(), Some("websocket"), down),
+            ("CONNECT".to_string(), Some("websocket"), up),
+            ("404".to_string(), None, down),
+        ]
+    );
+    assert!(c.tunnels.is_empty(), "each answer takes its stream's entry");
+}
