@@ -160,24 +160,32 @@ pub(crate) struct HttpConn {
     scratch: Vec<http::Message>,
     /// What follows a protocol switch, once one was seen.
     tunnel: Option<Box<Tunnel>>,
+    /// Inside another connection's CONNECT tunnel: its own tunnels are not opened as HTTP
+    /// again, so that nesting stays bounded.
+    nested: bool,
 }
 
 /// The bytes after an HTTP/1.1 protocol switch: a 101 Switching Protocols (RFC 9110 sections
 /// 7.8 and 15.2.2), or a 2xx to CONNECT (section 9.3.6). They are no HTTP/1 any more; a
 /// WebSocket connection (the 101 upgraded to "websocket", RFC 6455 section 4.2.2) is read
 /// frame by frame and each message searched like a body; TLS through a proxy's CONNECT tunnel
-/// is read like TLS on its own connection (names, fingerprints, and decryption with keys);
-/// anything else is searched as an unparsed stream.
+/// is read like TLS on its own connection (names, fingerprints, and decryption with keys),
+/// and HTTP/1 requests through it (`ws://` or `http://` tunnelled by a proxy) like HTTP on its
+/// own connection, one level deep; anything else is searched as an unparsed stream.
 #[derive(Debug, Default)]
 struct Tunnel {
     /// The sides whose bytes from here on are the tunnel's.
     started: [bool; 2],
     /// One deframer per side for WebSocket; none for other protocols.
     ws: Option<Box<[Deframer; 2]>>,
+    /// Opened by a 101 (a protocol switch), not by a CONNECT.
+    switched: bool,
     /// Whether the tunnel's first bytes were looked at.
     decided: bool,
     /// TLS inside the tunnel.
     tls: Option<Box<TlsConn>>,
+    /// HTTP/1 inside the tunnel.
+    http: Option<Box<HttpConn>>,
 }
 
 impl TcpApp {
@@ -561,6 +569,7 @@ impl HttpConn {
             response: http::Parser::new(http::Direction::Response, http::Limits::default()),
             scratch: Vec::new(),
             tunnel: None,
+            nested: false,
         }
     }
 
@@ -607,6 +616,10 @@ impl HttpConn {
             conn.gap(side, len, ctx, info, sink);
             return;
         }
+        if let Some(conn) = self.tunnel.as_mut().and_then(|t| t.http.as_mut()) {
+            conn.gap(side, len, ctx, info, sink);
+            return;
+        }
         // The stream scanner sees the hole by the offsets jumping.
         let i = side.index();
         info.scanned[i] = info.scanned[i].saturating_add(len);
@@ -624,6 +637,10 @@ impl HttpConn {
 
     fn finish(&mut self, side: Side, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
         if self.in_tunnel(side) {
+            if let Some(conn) = self.tunnel.as_mut().and_then(|t| t.http.as_mut()) {
+                conn.finish(side, ctx, info, sink);
+                return;
+            }
             let direction = self.direction(side);
             let outer = self.outer();
             if let Some(ws) = self.tunnel.as_mut().and_then(|t| t.ws.as_mut()) {
@@ -641,8 +658,13 @@ impl HttpConn {
 
     /// The end of the flow: TLS in a tunnel finishes its decryption.
     fn close(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, sink: &mut Sink) {
-        if let Some(conn) = self.tunnel.as_mut().and_then(|t| t.tls.as_mut()) {
-            conn.close(ctx, info, sink);
+        if let Some(t) = self.tunnel.as_mut() {
+            if let Some(conn) = t.tls.as_mut() {
+                conn.close(ctx, info, sink);
+            }
+            if let Some(conn) = t.http.as_mut() {
+                conn.close(ctx, info, sink);
+            }
         }
     }
 
@@ -662,10 +684,11 @@ impl HttpConn {
 
     /// The layers a finding inside this connection starts with.
     fn outer(&self) -> &'static [&'static str] {
-        if self.decrypted {
-            &["tls", "http1"]
-        } else {
-            &["http1"]
+        match (self.decrypted, self.nested) {
+            (true, false) => &["tls", "http1"],
+            (false, false) => &["http1"],
+            (true, true) => &["tls", "http1", "tunnel", "http1"],
+            (false, true) => &["http1", "tunnel", "http1"],
         }
     }
 
@@ -689,9 +712,23 @@ impl HttpConn {
             if tls::looks_like_tls(bytes) {
                 info.app_proto = Some("tls");
                 tunnel.tls = Some(Box::new(TlsConn::new(!ctx.keys.is_empty())));
+            } else if !self.nested
+                && !tunnel.switched
+                && side == self.client
+                && http::looks_like_request(bytes)
+            {
+                tunnel.http = Some(Box::new(Self {
+                    decrypted: self.decrypted,
+                    nested: true,
+                    ..Self::new(self.client)
+                }));
             }
         }
         if let Some(conn) = tunnel.tls.as_mut() {
+            conn.data(side, bytes, ctx, info, sink);
+            return;
+        }
+        if let Some(conn) = tunnel.http.as_mut() {
             conn.data(side, bytes, ctx, info, sink);
             return;
         }
@@ -740,6 +777,7 @@ impl HttpConn {
                 self.tunnel = Some(Box::new(Tunnel {
                     started: [true, true],
                     ws: websocket.then(|| Box::new([Deframer::new(), Deframer::new()])),
+                    switched: true,
                     ..Tunnel::default()
                 }));
             }
@@ -1237,6 +1275,77 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
                     Direction::ServerToClient
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn http_through_a_proxy_connect_tunnel_is_parsed_as_http() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(
+            Side::A,
+            b"CONNECT ws.example:80 HTTP/1.1\r\nHost: ws.example:80\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        app.data(
+            Side::B,
+            b"HTTP/1.1 200 Connection established\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        // Through the tunnel: a WebSocket handshake, then a masked message with the IMEI cut
+        // over two segments.
+        app.data(Side::A, UPGRADE, &ctx, &mut info, &mut sink);
+        app.data(
+            Side::B,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+            &ctx,
+            &mut info,
+            &mut sink,
+        );
+        let up = ws_frame(
+            1,
+            true,
+            Some([9, 8, 7, 6]),
+            format!("imei {IMEI}").as_bytes(),
+        );
+        app.data(Side::A, &up[..9], &ctx, &mut info, &mut sink);
+        app.data(Side::A, &up[9..], &ctx, &mut info, &mut sink);
+        app.end(Side::A, &ctx, &mut info, &mut sink);
+        app.end(Side::B, &ctx, &mut info, &mut sink);
+        app.close(&ctx, &mut info, &mut sink);
+        let requests: Vec<(String, String)> = sink
+            .http
+            .iter()
+            .filter(|r| r.request)
+            .map(|r| {
+                (
+                    r.method.clone().unwrap_or_default(),
+                    r.host.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            requests,
+            [
+                ("CONNECT".to_owned(), "ws.example:80".to_owned()),
+                ("GET".to_owned(), "ws.example".to_owned())
+            ]
+        );
+        assert!(info.http_hosts.iter().any(|h| h == "ws.example"));
+        assert_eq!(
+            found(sink),
+            [(
+                "imei".to_owned(),
+                "http1/tunnel/http1/websocket".to_owned(),
+                Direction::ClientToServer
+            )]
         );
     }
 
