@@ -6,7 +6,9 @@ bodies to nginx on loopback while tcpdump captures; phonehome, given the key log
 every request (method, host, path) and every body curl sent. Then curl goes through an HTTP
 proxy (a CONNECT tunnel, as a phone configured with a proxy does) and the capture of the
 phone-to-proxy side alone must give the same: the server's name from the SNI inside the
-tunnel, every request and body decrypted. Prints the tables and exits 1 on any miss.
+tunnel, every request and body decrypted; a cleartext request tunnelled the same way
+(`--proxytunnel`) must give its name from the Host inside, its request and its body. Prints the
+tables and exits 1 on any miss.
 
 Usage: live_tls_check.py PHONEHOME_BINARY [--keep DIR] [--cases N]
   --keep DIR   copy the captures, their key logs and the bodies sent into DIR (test data)
@@ -25,14 +27,16 @@ import tempfile
 import time
 
 PORT = 18443
+PLAIN_PORT = 18081
 PROXY_PORT = 18080
 HOST = "upload.phonehome.test"
 
-# Cases sent through the proxy: (label, curl TLS options, curl HTTP options)
+# Cases sent through the proxy: (label, URL scheme, curl options)
 PROXY_CASES = [
-    ("proxy tls1.3 http/1.1", ["--tlsv1.3"], ["--http1.1"]),
-    ("proxy tls1.3 h2", ["--tlsv1.3"], ["--http2"]),
-    ("proxy tls1.2 http/1.1", ["--tlsv1.2", "--tls-max", "1.2"], ["--http1.1"]),
+    ("proxy tls1.3 http/1.1", "https", ["--tlsv1.3", "--http1.1"]),
+    ("proxy tls1.3 h2", "https", ["--tlsv1.3", "--http2"]),
+    ("proxy tls1.2 http/1.1", "https", ["--tlsv1.2", "--tls-max", "1.2", "--http1.1"]),
+    ("proxy cleartext http/1.1 (CONNECT)", "http", ["--proxytunnel", "--http1.1"]),
 ]
 
 # (label, curl TLS options)
@@ -67,6 +71,10 @@ http {{
         ssl_certificate_key {work}/key.pem;
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers ALL;
+        location / {{ return 200 "stored\\n"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{plain_port};
         location / {{ return 200 "stored\\n"; }}
     }}
 }}
@@ -148,17 +156,18 @@ def proxy_phase(binary, work, keep):
     sent = []
     try:
         time.sleep(1.5)
-        for label, tls_opts, http_opts in PROXY_CASES:
+        for label, scheme, opts in PROXY_CASES:
             tag = secrets.token_hex(6)
             body = json.dumps({"case": label, "imei": "35" + tag})
             path = f"/upload/{tag}"
+            port = PORT if scheme == "https" else PLAIN_PORT
             out = subprocess.run(
-                ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{PORT}:127.0.0.1",
-                 "--proxy", f"http://127.0.0.1:{PROXY_PORT}", *tls_opts, *http_opts,
+                ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{port}:127.0.0.1",
+                 "--proxy", f"http://127.0.0.1:{PROXY_PORT}", *opts,
                  "-H", "Content-Type: application/json", "--data-binary", body,
-                 f"https://{HOST}:{PORT}{path}"],
+                 f"{scheme}://{HOST}:{port}{path}"],
                 capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
-            sent.append((label, path, body, out.returncode == 0 and "stored" in out.stdout))
+            sent.append((label, scheme, path, body, out.returncode == 0 and "stored" in out.stdout))
         time.sleep(1.0)
     finally:
         dump.send_signal(signal.SIGINT)
@@ -175,11 +184,14 @@ def proxy_phase(binary, work, keep):
     requests = [h for h in report["http"] if h["kind"] == "request" and h["method"] != "CONNECT"]
     ok = True
     print(f"{'case':<48} {'curl':>5} {'named':>6} {'request':>8} {'body':>5}")
-    for label, path, body, curl_ok in sent:
+    for label, scheme, path, body, curl_ok in sent:
         match = [h for h in requests if h["uri"] == path]
         flow = flows.get(match[0]["flow"]) if match else None
-        named = bool(flow) and flow["server_name"] == HOST and flow["name_source"] == "sni" \
-            and flow["server"].endswith(f":{PROXY_PORT}") and flow["decrypted"] is True
+        # Named from inside the tunnel: the SNI (and decrypted), or the tunnelled Host.
+        inside = ("sni", True) if scheme == "https" else ("http-host", False)
+        named = bool(flow) and flow["server_name"] == HOST \
+            and flow["server"].endswith(f":{PROXY_PORT}") \
+            and (flow["name_source"], bool(flow["decrypted"])) == inside
         body_ok = bool(match) and match[0].get("body") == body
         if not (curl_ok and named and body_ok):
             ok = False
@@ -189,7 +201,8 @@ def proxy_phase(binary, work, keep):
         shutil.copy(pcap, os.path.join(keep, "curl-proxy-tls.pcap"))
         shutil.copy(keys, os.path.join(keep, "curl-proxy-tls.keys"))
         with open(os.path.join(keep, "curl-proxy-tls.sent.json"), "w") as f:
-            json.dump([{"case": l, "path": p, "body": b} for l, p, b, _ in sent], f, indent=1)
+            json.dump([{"case": l, "path": p, "body": b} for l, s, p, b, _ in sent if s == "https"],
+                      f, indent=1)
     return ok
 
 
@@ -211,7 +224,7 @@ def main():
          "-out", f"{work}/cert.pem", "-days", "2", "-subj", f"/CN={HOST}"],
         check=True, capture_output=True)
     with open(f"{work}/nginx.conf", "w") as f:
-        f.write(NGINX_CONF.format(work=work, port=PORT))
+        f.write(NGINX_CONF.format(work=work, port=PORT, plain_port=PLAIN_PORT))
     nginx = subprocess.Popen(["nginx", "-c", f"{work}/nginx.conf", "-p", work],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pcap = f"{work}/live.pcap"
