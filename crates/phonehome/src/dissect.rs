@@ -222,21 +222,55 @@ impl TcpApp {
             };
             let buf = &mut pending[side.index()];
             if buf.is_empty() && bytes.len() >= PENDING_MAX {
+                // Decided on these bytes where they are; the other side's few held bytes
+                // came before them.
                 self.decide(side, bytes, ctx, info);
+                let theirs = std::mem::take(&mut pending[side.other().index()]);
+                if !theirs.is_empty() {
+                    self.feed(side.other(), &theirs, ctx, info, sink);
+                }
                 self.feed(side, bytes, ctx, info, sink);
                 return;
             }
-            buf.extend_from_slice(&bytes[..bytes.len().min(PENDING_MAX * 4)]);
+            // Fewer than PENDING_MAX bytes were held, so this holds one chunk more at most.
+            buf.extend_from_slice(bytes);
             if buf.len() < PENDING_MAX {
                 *self = Self::Short(pending);
                 return;
             }
-            let first = std::mem::take(buf);
-            self.decide(side, &first, ctx, info);
-            self.feed(side, &first, ctx, info, sink);
+            self.release(side, &mut pending, ctx, info, sink);
             return;
         }
         self.feed(side, bytes, ctx, info, sink);
+    }
+
+    /// Decides on the bytes held while too few had come (`side`'s, or the other side's when
+    /// `side` has none), then hands every held byte to what was chosen, the other side's
+    /// first; with nothing held the flow stays undecided.
+    fn release(
+        &mut self,
+        side: Side,
+        pending: &mut [Vec<u8>; 2],
+        ctx: &Ctx,
+        info: &mut FlowInfo,
+        sink: &mut Sink,
+    ) {
+        let mine = std::mem::take(&mut pending[side.index()]);
+        let theirs = std::mem::take(&mut pending[side.other().index()]);
+        if !mine.is_empty() {
+            self.decide(side, &mine, ctx, info);
+        } else if !theirs.is_empty() {
+            self.decide(side.other(), &theirs, ctx, info);
+        } else {
+            *self = Self::Pending;
+            return;
+        }
+        if !theirs.is_empty() {
+            self.feed(side.other(), &theirs, ctx, info, sink);
+        }
+        if !mine.is_empty() {
+            self.feed(side, &mine, ctx, info, sink);
+        }
     }
 
     /// Chooses the protocol from the first bytes a side sent.
@@ -254,7 +288,7 @@ impl TcpApp {
         } else if http::looks_like_response(first) {
             info.app_proto = Some("http");
             Self::Http(Box::new(HttpConn::new(side.other())))
-        } else if ctx.any_port(DNS_PORTS) {
+        } else if ctx.any_port(DNS_PORTS) || tcp_dns_query_by_content(first) {
             info.app_proto = Some("dns");
             Self::Dns(Box::new([dns::TcpFramer::new(), dns::TcpFramer::new()]))
         } else {
@@ -296,7 +330,18 @@ impl TcpApp {
             Self::Tls(conn) => conn.gap(side, len, ctx, info, sink),
             Self::Http(conn) => conn.gap(side, len, ctx, info, sink),
             Self::Dns(framers) => framers[side.index()].gap(len),
-            Self::Short(_) | Self::Pending => *self = Self::Opaque,
+            Self::Short(_) => {
+                // What came before the hole is the streams' true beginning: decided on and
+                // read, then the hole goes to what was chosen.
+                if let Self::Short(mut pending) = std::mem::take(self) {
+                    self.release(side, &mut pending, ctx, info, sink);
+                }
+                if let Self::Pending = self {
+                    *self = Self::Opaque;
+                }
+                self.gap(side, len, ctx, info, sink);
+            }
+            Self::Pending => *self = Self::Opaque,
             // The stream scanner sees the hole by the offsets jumping: no value is joined
             // across it.
             Self::Opaque => {
@@ -312,11 +357,9 @@ impl TcpApp {
             Self::Http(conn) => conn.finish(side, ctx, info, sink),
             // HTTP/2 streams span both directions: they end with the flow (`close`).
             Self::H2(_) => {}
-            Self::Short(pending) => {
-                let first = std::mem::take(&mut pending[side.index()]);
-                if !first.is_empty() {
-                    self.decide(side, &first, ctx, info);
-                    self.feed(side, &first, ctx, info, sink);
+            Self::Short(_) => {
+                if let Self::Short(mut pending) = std::mem::take(self) {
+                    self.release(side, &mut pending, ctx, info, sink);
                 }
             }
             _ => {}
@@ -1064,6 +1107,17 @@ fn dns_query_by_content(payload: &[u8]) -> bool {
         && msg.questions.len() == usize::from(msg.question_count)
 }
 
+/// Whether a TCP stream on a port not known for DNS opens with a DNS query all the same
+/// (RFC 7766 section 8: a two-byte length, then the message): the whole first message must be in
+/// the first bytes and pass [`dns_query_by_content`].
+fn tcp_dns_query_by_content(first: &[u8]) -> bool {
+    let Some((len, rest)) = first.split_first_chunk::<2>() else {
+        return false;
+    };
+    let len = usize::from(u16::from_be_bytes(*len));
+    rest.get(..len).is_some_and(dns_query_by_content)
+}
+
 fn dns_message(side: Side, msg: &dns::Message, ctx: &Ctx, info: &mut FlowInfo, sink: &mut Sink) {
     if !msg.response {
         info.app_client = Some(side);
@@ -1439,6 +1493,74 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         q.extend_from_slice(&[0, 0, 1, 0, 1]);
         q.extend_from_slice(&[0, 0, 0x29, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
         q
+    }
+
+    #[test]
+    fn dns_over_tcp_on_another_port_by_content() {
+        let q = query("gm2tmojthaydgnjwgqztqmbz.t.example.com");
+        let mut framed = u16::try_from(q.len()).unwrap().to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        assert!(tcp_dns_query_by_content(&framed));
+        // Cut, or not a query: not taken.
+        assert!(!tcp_dns_query_by_content(&framed[..framed.len() - 1]));
+        assert!(!tcp_dns_query_by_content(&framed[..1]));
+        let mut answer = framed.clone();
+        answer[4] |= 0x80;
+        assert!(!tcp_dns_query_by_content(&answer));
+        // On port 8080, the length in a segment of its own (as some resolvers send it).
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(Side::A, &framed[..2], &ctx, &mut info, &mut sink);
+        app.data(Side::A, &framed[2..], &ctx, &mut info, &mut sink);
+        assert_eq!(info.app_proto, Some("dns"));
+        assert_eq!(sink.dns.len(), 1);
+        assert_eq!(
+            found(sink),
+            [(
+                "imei".to_owned(),
+                "dns/query/dns-base32".to_owned(),
+                Direction::ClientToServer
+            )]
+        );
+    }
+
+    #[test]
+    fn bytes_held_before_deciding_are_all_read() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        // The server's short greeting (the IMEI, 15 bytes, held) before the client's first
+        // large segment, whose value lies past its first 64 bytes.
+        let mut sink = sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(Side::B, IMEI.as_bytes(), &ctx, &mut info, &mut sink);
+        let mut big = vec![b'.'; 300];
+        big[200..214].copy_from_slice(&IMEI.as_bytes()[..14]);
+        app.data(Side::A, b"\x01\x02", &ctx, &mut info, &mut sink);
+        app.data(Side::A, &big, &ctx, &mut info, &mut sink);
+        app.end(Side::A, &ctx, &mut info, &mut sink);
+        app.end(Side::B, &ctx, &mut info, &mut sink);
+        sink.finish_streams(&ctx, &mut info);
+        let got = found(sink);
+        assert!(
+            got.iter().any(|f| f.2 == Direction::ServerToClient),
+            "{got:?}"
+        );
+        assert!(
+            got.iter().any(|f| f.2 == Direction::ClientToServer),
+            "{got:?}"
+        );
+        // Bytes held when a hole comes are read before it.
+        let mut sink = self::sink();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        app.data(Side::A, IMEI.as_bytes(), &ctx, &mut info, &mut sink);
+        app.gap(Side::A, 100, &ctx, &mut info, &mut sink);
+        sink.finish_streams(&ctx, &mut info);
+        assert_eq!(found(sink).len(), 1);
     }
 
     #[test]
