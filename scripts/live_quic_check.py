@@ -17,12 +17,12 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
+
+from live_capture import audit, capture, upload
 
 from aioquic.asyncio import QuicConnectionProtocol, connect, serve
 from aioquic.h3.connection import H3_ALPN, H3Connection
@@ -105,9 +105,7 @@ async def exchange(work, keys, sent):
                 try:
                     async with connect("127.0.0.1", PORT, configuration=config, create_protocol=Client) as client:
                         for i in range(2):
-                            tag = secrets.token_hex(6)
-                            body = json.dumps({"case": label, "imei": "35" + tag})
-                            path = f"/upload/{tag}"
+                            path, body = upload(label)
                             await client.request("POST", path, body)
                             sent.append((label, "POST", path, body))
                         tag = secrets.token_hex(6)
@@ -139,23 +137,13 @@ def main():
         check=True, capture_output=True)
     pcap = f"{work}/quic.pcap"
     keys = f"{work}/keys.log"
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, f"udp port {PORT}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sent = []
-    try:
-        time.sleep(1.5)
+    with capture(pcap, f"udp port {PORT}"):
         asyncio.run(exchange(work, keys, sent))
-        time.sleep(1.0)
-    finally:
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
 
-    out = subprocess.run([binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        print("phonehome failed:", out.stderr)
+    report = audit(binary, keys, pcap)
+    if report is None:
         return 1
-    report = json.loads(out.stdout)
     requests = [h for h in report["http"] if h["kind"] == "request"]
     ok = True
     print(f"{'case':<36} {'request':<28} {'found':>5} {'body':>5}")

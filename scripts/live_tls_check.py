@@ -18,13 +18,12 @@ Needs nginx, curl, tcpdump and openssl (`.ci/run` installs them) and root for tc
 
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+from live_capture import audit, capture, upload
 
 PORT = 18443
 PLAIN_PORT = 18081
@@ -144,6 +143,17 @@ def connect_proxy(port, stop):
     threading.Thread(target=accept, daemon=True).start()
 
 
+def post(scheme, port, path, body, keys, opts):
+    """curl posts `body` to nginx at HOST (resolved to loopback), logging its TLS keys to
+    `keys`; whether nginx answered."""
+    out = subprocess.run(
+        ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{port}:127.0.0.1", *opts,
+         "-H", "Content-Type: application/json", "--data-binary", body,
+         f"{scheme}://{HOST}:{port}{path}"],
+        capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
+    return out.returncode == 0 and "stored" in out.stdout
+
+
 def proxy_phase(binary, work, keep):
     """curl through the CONNECT proxy; only the phone-to-proxy side is captured."""
     import threading
@@ -151,35 +161,19 @@ def proxy_phase(binary, work, keep):
     connect_proxy(PROXY_PORT, stop)
     pcap = f"{work}/proxy.pcap"
     keys = f"{work}/proxy-keys.log"
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, f"tcp port {PROXY_PORT}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sent = []
     try:
-        time.sleep(1.5)
-        for label, scheme, opts in PROXY_CASES:
-            tag = secrets.token_hex(6)
-            body = json.dumps({"case": label, "imei": "35" + tag})
-            path = f"/upload/{tag}"
-            port = PORT if scheme == "https" else PLAIN_PORT
-            out = subprocess.run(
-                ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{port}:127.0.0.1",
-                 "--proxy", f"http://127.0.0.1:{PROXY_PORT}", *opts,
-                 "-H", "Content-Type: application/json", "--data-binary", body,
-                 f"{scheme}://{HOST}:{port}{path}"],
-                capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
-            sent.append((label, scheme, path, body, out.returncode == 0 and "stored" in out.stdout))
-        time.sleep(1.0)
+        with capture(pcap, f"tcp port {PROXY_PORT}"):
+            for label, scheme, opts in PROXY_CASES:
+                path, body = upload(label)
+                port = PORT if scheme == "https" else PLAIN_PORT
+                proxy = ["--proxy", f"http://127.0.0.1:{PROXY_PORT}", *opts]
+                sent.append((label, scheme, path, body, post(scheme, port, path, body, keys, proxy)))
     finally:
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
         stop.set()
-    report = subprocess.run(
-        [binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
-        capture_output=True, text=True)
-    if report.returncode != 0:
-        print("phonehome failed:", report.stderr)
+    report = audit(binary, keys, pcap)
+    if report is None:
         return False
-    report = json.loads(report.stdout)
     flows = {f["id"]: f for f in report["flows"]}
     requests = [h for h in report["http"] if h["kind"] == "request" and h["method"] != "CONNECT"]
     ok = True
@@ -228,27 +222,16 @@ def main():
     nginx = subprocess.Popen(["nginx", "-c", f"{work}/nginx.conf", "-p", work],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pcap = f"{work}/live.pcap"
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, f"tcp port {PORT}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     keys = f"{work}/keys.log"
     sent = []
     try:
-        time.sleep(1.5)
-        for tls_label, tls_opts in TLS_CASES[: args.cases]:
-            for http_label, http_opts in HTTP_CASES:
-                tag = secrets.token_hex(6)
-                body = json.dumps({"case": f"{tls_label} {http_label}", "imei": "35" + tag})
-                path = f"/upload/{tag}"
-                out = subprocess.run(
-                    ["curl", "-sk", "--max-time", "10", "--resolve", f"{HOST}:{PORT}:127.0.0.1",
-                     *tls_opts, *http_opts, "-H", "Content-Type: application/json",
-                     "--data-binary", body, f"https://{HOST}:{PORT}{path}"],
-                    capture_output=True, text=True, env={**os.environ, "SSLKEYLOGFILE": keys})
-                sent.append((tls_label, http_label, path, body, out.returncode == 0 and "stored" in out.stdout))
-        time.sleep(1.0)
+        with capture(pcap, f"tcp port {PORT}"):
+            for tls_label, tls_opts in TLS_CASES[: args.cases]:
+                for http_label, http_opts in HTTP_CASES:
+                    path, body = upload(f"{tls_label} {http_label}")
+                    curl_ok = post("https", PORT, path, body, keys, [*tls_opts, *http_opts])
+                    sent.append((tls_label, http_label, path, body, curl_ok))
     finally:
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
         # The proxy's own connections to nginx stay out of the capture above.
         try:
             if args.keep:
@@ -258,13 +241,9 @@ def main():
             nginx.terminate()
             nginx.wait(timeout=10)
 
-    report = subprocess.run(
-        [binary, "audit", "--format", "json", "--http-bodies", "--keylog", keys, pcap],
-        capture_output=True, text=True)
-    if report.returncode != 0:
-        print("phonehome failed:", report.stderr)
+    report = audit(binary, keys, pcap)
+    if report is None:
         return 1
-    report = json.loads(report.stdout)
     requests = [h for h in report["http"] if h["kind"] == "request"]
     ok = True
     print(f"{'case':<48} {'curl':>5} {'request':>8} {'body':>5}")

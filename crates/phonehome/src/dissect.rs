@@ -727,11 +727,13 @@ impl HttpConn {
 
     /// The layers a finding inside this connection starts with.
     fn outer(&self) -> &'static [&'static str] {
-        match (self.decrypted, self.nested) {
-            (true, false) => &["tls", "http1"],
-            (false, false) => &["http1"],
-            (true, true) => &["tls", "http1", "tunnel", "http1"],
-            (false, true) => &["http1", "tunnel", "http1"],
+        // Tunnels are opened only in clear (see `tunnel_data`): a nested connection is too.
+        if self.nested {
+            &["http1", "tunnel", "http1"]
+        } else if self.decrypted {
+            &["tls", "http1"]
+        } else {
+            &["http1"]
         }
     }
 
@@ -761,7 +763,6 @@ impl HttpConn {
                 && http::looks_like_request(bytes)
             {
                 tunnel.http = Some(Box::new(Self {
-                    decrypted: self.decrypted,
                     nested: true,
                     ..Self::new(self.client)
                 }));
@@ -1166,6 +1167,11 @@ mod tests {
     }
 
     /// (label, layers, direction) of every finding.
+    /// An IMEI finding as [`found`] lists it.
+    fn imei(layers: &str, direction: Direction) -> (String, String, Direction) {
+        ("imei".to_owned(), layers.to_owned(), direction)
+    }
+
     fn found(sink: Sink) -> Vec<(String, String, Direction)> {
         let mut v: Vec<_> = sink
             .findings
@@ -1241,27 +1247,10 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         assert_eq!(
             found(sink),
             [
-                (
-                    "imei".to_owned(),
-                    "http1/websocket".to_owned(),
-                    Direction::ClientToServer
-                ),
-                (
-                    "imei".to_owned(),
-                    "http1/websocket".to_owned(),
-                    Direction::ServerToClient
-                ),
+                imei("http1/websocket", Direction::ClientToServer),
+                imei("http1/websocket", Direction::ServerToClient),
             ]
         );
-    }
-
-    /// An HTTP/2 frame (RFC 9113 4.1).
-    fn h2_frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-        let len = payload.len();
-        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, ty, flags];
-        f.extend_from_slice(&stream.to_be_bytes());
-        f.extend_from_slice(payload);
-        f
     }
 
     /// An HPACK literal field without indexing, new name, no Huffman (RFC 7541 6.2.2).
@@ -1282,13 +1271,13 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         let mut app = TcpApp::default();
         // h2c with prior knowledge; RFC 8441 4: CONNECT with :protocol websocket on stream 1.
         let mut up = http2::PREFACE.to_vec();
-        up.extend(h2_frame(4, 0, 0, &[]));
+        up.extend(http2::fuzzing::frame(4, 0, 0, &[]));
         let mut block = hpack(":method", b"CONNECT");
         block.extend(hpack(":protocol", b"websocket"));
         block.extend(hpack(":scheme", b"http"));
         block.extend(hpack(":path", b"/chat"));
         block.extend(hpack(":authority", b"ws.example"));
-        up.extend(h2_frame(1, 4, 1, &block));
+        up.extend(http2::fuzzing::frame(1, 4, 1, &block));
         // The client's message masked and fragmented over two WebSocket frames, the second
         // cut over two DATA frames.
         let k = Some([0x12, 0x34, 0x56, 0x78]);
@@ -1300,12 +1289,12 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
             format!("{}\x00", &IMEI[7..]).as_bytes(),
         ));
         let (a, b) = frames.split_at(frames.len() - 5);
-        up.extend(h2_frame(0, 0, 1, a));
-        up.extend(h2_frame(0, 1, 1, b));
-        let mut down = h2_frame(4, 0, 0, &[0, 8, 0, 0, 0, 1]);
-        down.extend(h2_frame(1, 4, 1, &hpack(":status", b"200")));
+        up.extend(http2::fuzzing::frame(0, 0, 1, a));
+        up.extend(http2::fuzzing::frame(0, 1, 1, b));
+        let mut down = http2::fuzzing::frame(4, 0, 0, &[0, 8, 0, 0, 0, 1]);
+        down.extend(http2::fuzzing::frame(1, 4, 1, &hpack(":status", b"200")));
         let answer = format!("{{\"dev\":\"{}\"}}", &IMEI[..14]);
-        down.extend(h2_frame(
+        down.extend(http2::fuzzing::frame(
             0,
             1,
             1,
@@ -1318,16 +1307,8 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         assert_eq!(
             found(sink),
             [
-                (
-                    "imei".to_owned(),
-                    "h2/websocket".to_owned(),
-                    Direction::ClientToServer
-                ),
-                (
-                    "imei".to_owned(),
-                    "h2/websocket".to_owned(),
-                    Direction::ServerToClient
-                ),
+                imei("h2/websocket", Direction::ClientToServer),
+                imei("h2/websocket", Direction::ServerToClient),
             ]
         );
     }
@@ -1395,9 +1376,8 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         assert!(info.http_hosts.iter().any(|h| h == "ws.example"));
         assert_eq!(
             found(sink),
-            [(
-                "imei".to_owned(),
-                "http1/tunnel/http1/websocket".to_owned(),
+            [imei(
+                "http1/tunnel/http1/websocket",
                 Direction::ClientToServer
             )]
         );
@@ -1428,14 +1408,7 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         app.data(Side::A, b"HELLO dev=3569380", &ctx, &mut info, &mut sink);
         app.data(Side::A, b"35643809;\n", &ctx, &mut info, &mut sink);
         sink.finish_streams(&ctx, &mut info);
-        assert_eq!(
-            found(sink),
-            [(
-                "imei".to_owned(),
-                "tunnel".to_owned(),
-                Direction::ClientToServer
-            )]
-        );
+        assert_eq!(found(sink), [imei("tunnel", Direction::ClientToServer)]);
         // WebSocket bytes that stop being frames fall back to the same stream search.
         let mut sink = self::sink();
         let mut info = FlowInfo::default();
@@ -1519,11 +1492,7 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         assert_eq!(sink.dns.len(), 1);
         assert_eq!(
             found(sink),
-            [(
-                "imei".to_owned(),
-                "dns/query/dns-base32".to_owned(),
-                Direction::ClientToServer
-            )]
+            [imei("dns/query/dns-base32", Direction::ClientToServer)]
         );
     }
 
@@ -1600,11 +1569,7 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         assert_eq!(sink.dns.len(), 1);
         assert_eq!(
             found(sink),
-            [(
-                "imei".to_owned(),
-                "dns/query/dns-base32".to_owned(),
-                Direction::ClientToServer
-            )]
+            [imei("dns/query/dns-base32", Direction::ClientToServer)]
         );
         // A NetBIOS name query (broadcast, for WORKGROUP<1d>) has the same format, on its
         // own port: not DNS.

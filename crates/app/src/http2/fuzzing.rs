@@ -3,6 +3,16 @@
 use super::{Connection, Limits, PREFACE};
 use crate::http::{Direction, Message};
 
+/// One frame's bytes (RFC 9113 section 4.1: 24-bit length, type, flags, stream id, payload),
+/// for harnesses and tests that build connections by hand.
+pub fn frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, ty, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
 fn run(client: &[&[u8]], server: &[&[u8]]) -> (Vec<Message>, super::Stats) {
     let mut c = Connection::new(Limits {
         max_body: 1 << 12,

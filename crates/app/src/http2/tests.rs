@@ -2,17 +2,9 @@
 
 use std::io::Write;
 
+use super::fuzzing::frame;
 use super::*;
 use crate::http::Kind;
-
-/// Frame header + payload (RFC 9113 4.1).
-fn frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len();
-    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, ty, flags];
-    f.extend_from_slice(&stream.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
 
 /// HPACK literal with incremental indexing, new name, no Huffman (RFC 7541 6.2.1).
 fn lit(name: &str, value: &[u8]) -> Vec<u8> {
@@ -429,6 +421,19 @@ fn extended_connects() -> (Vec<u8>, Vec<u8>) {
     (c, s)
 }
 
+/// Per message: its method or status, the protocol it opened, its body.
+pub(crate) fn tunnels(out: &[Message]) -> Vec<(String, Option<&str>, &[u8])> {
+    out.iter()
+        .map(|m| {
+            let start = match &m.kind {
+                Kind::Request { method, .. } => method.clone(),
+                Kind::Response { status, .. } => status.to_string(),
+            };
+            (start, m.tunnel.as_deref(), &m.body[..])
+        })
+        .collect()
+}
+
 #[test]
 fn an_extended_connect_marks_its_stream_and_its_2xx_answer_as_a_tunnel() {
     let (c, s) = extended_connects();
@@ -437,16 +442,7 @@ fn an_extended_connect_marks_its_stream_and_its_2xx_answer_as_a_tunnel() {
     conn.push(Direction::Request, &c, &mut out);
     conn.push(Direction::Response, &s, &mut out);
     conn.finish(&mut out);
-    let got: Vec<(String, Option<&str>, &[u8])> = out
-        .iter()
-        .map(|m| {
-            (
-                summary(m).split(' ').next().unwrap_or("").to_string(),
-                m.tunnel.as_deref(),
-                &m.body[..],
-            )
-        })
-        .collect();
+    let got = tunnels(&out);
     let frame_up: &[u8] = b"\x81\x85\x01\x02\x03\x04iglhn";
     let frame_down: &[u8] = b"\x81\x02ok";
     assert_eq!(

@@ -265,16 +265,7 @@ fn an_extended_connect_marks_its_stream_and_its_2xx_answer_as_a_tunnel() {
         c.stream_data(false, id, &resp, true, &mut out);
     }
     c.finish(&mut out);
-    let got: Vec<(String, Option<&str>, &[u8])> = out
-        .iter()
-        .map(|m| {
-            (
-                summary(m).split(' ').next().unwrap_or("").to_string(),
-                m.tunnel.as_deref(),
-                &m.body[..],
-            )
-        })
-        .collect();
+    let got = crate::http2::tests::tunnels(&out);
     assert_eq!(
         got,
         [
