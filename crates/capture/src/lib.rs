@@ -61,6 +61,7 @@ pub use pcapng::{MAX_BLOCK, MAX_INTERFACES};
 pub use reader::{
     Error, Interface, Packet, Process, Reader, Secrets, Warning, MAX_SECRETS_BYTES, MAX_WARNINGS,
 };
+pub use source::PendingSha256;
 
 /// An instant, in nanoseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::ops::Range;
 
-use crate::source::{Decoded, Hashing, Window};
+use crate::source::{Decoded, Hashing, PendingSha256, Window};
 use crate::{pcap, pcapng, LinkType, Timestamp};
 
 /// At most this many warnings are kept between two [`Reader::take_warnings`] calls; the rest
@@ -458,6 +458,15 @@ impl Reader {
         }
         self.window.source().raw().sha256_hex()
     }
+
+    /// Ends the reading and gives the input's SHA-256, which a hashing thread may still be
+    /// computing: unlike [`Self::sha256_hex`], this does not wait for it.
+    pub fn into_sha256(mut self) -> PendingSha256 {
+        match self.file_hash.take() {
+            Some(job) => PendingSha256::file(job),
+            None => self.window.source_mut().raw_mut().take_sha256(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -516,7 +525,7 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        for background in [false, true] {
+        let read_all = |background: bool| {
             let mut r = Reader::from_read("big.pcap", std::io::Cursor::new(file.clone())).unwrap();
             r.set_background_hashing(background);
             let mut n = 0;
@@ -524,9 +533,25 @@ mod tests {
                 n += 1;
             }
             assert_eq!(n, 60);
+            r
+        };
+        for background in [false, true] {
+            let r = read_all(background);
             assert_eq!(r.sha256_hex(), expected, "background = {background}");
-            // Asking twice gives the same answer.
+            // Asking twice gives the same answer, and so does the digest left to finish.
             assert_eq!(r.sha256_hex(), expected);
+            assert_eq!(r.into_sha256().hex(), expected);
+            // Taken without asking first: the hashing thread still holds the last chunks.
+            let pending = read_all(background).into_sha256();
+            assert_eq!(
+                format!("{pending:?}"),
+                if background {
+                    "PendingSha256(hashing)"
+                } else {
+                    "PendingSha256(ready)"
+                }
+            );
+            assert_eq!(pending.hex(), expected, "background = {background}");
         }
     }
 
@@ -554,6 +579,10 @@ mod tests {
         }
         assert_eq!(n, 40);
         assert_eq!(r.sha256_hex(), expected);
+        let mut again = Reader::open(path.to_str().unwrap()).unwrap();
+        again.set_background_hashing(true);
+        while again.next_packet().unwrap().is_some() {}
+        assert_eq!(again.into_sha256().hex(), expected);
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -85,13 +85,12 @@ impl Hashing {
     }
 
     pub(crate) fn sha256_hex(&self) -> String {
-        let digest = self.hasher.borrow_mut().digest();
-        let mut out = String::with_capacity(64);
-        for b in digest {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        out
+        hex(&self.hasher.borrow_mut().digest())
+    }
+
+    /// The digest of the bytes read so far, left to the hashing thread to finish.
+    pub(crate) fn take_sha256(&mut self) -> PendingSha256 {
+        self.hasher.get_mut().take_digest()
     }
 }
 
@@ -208,6 +207,25 @@ impl Hasher {
         }
     }
 
+    /// The digest of everything given, without waiting for a hashing thread: that thread
+    /// is handed the last bytes and the question, and its answer is read later.
+    fn take_digest(&mut self) -> PendingSha256 {
+        let Some(w) = self.worker.take() else {
+            return PendingSha256(Pending::Ready(self.digest()));
+        };
+        let pending = std::mem::take(&mut self.pending);
+        let (tx, rx) = mpsc::sync_channel(1);
+        if w.chunks.send(HashMsg::Chunk(pending)).is_ok()
+            && w.chunks.send(HashMsg::Digest(tx)).is_ok()
+        {
+            return PendingSha256(Pending::Worker {
+                reply: rx,
+                worker: w,
+            });
+        }
+        unreachable_hash_thread()
+    }
+
     fn digest(&mut self) -> [u8; 32] {
         if let Some(w) = &self.worker {
             let pending = std::mem::take(&mut self.pending);
@@ -269,6 +287,56 @@ impl Drop for Hasher {
             drop(w.chunks);
             let _ = w.thread.join();
         }
+    }
+}
+
+/// An input's SHA-256, possibly still being computed by its hashing thread.
+///
+/// Taken when the input's last packet has been read: the reading thread goes on (finishing
+/// flows, building the report) while the hashing thread, which runs behind it on large
+/// inputs, finishes; [`Self::hex`] waits for it only when the digest is written.
+pub struct PendingSha256(Pending);
+
+enum Pending {
+    Ready([u8; 32]),
+    File(FileHash),
+    Worker {
+        reply: Receiver<[u8; 32]>,
+        worker: HashWorker,
+    },
+}
+
+impl PendingSha256 {
+    pub(crate) fn file(job: FileHash) -> Self {
+        Self(Pending::File(job))
+    }
+
+    /// The digest in lowercase hex, waiting for the hashing thread if it is still at work.
+    /// A file the hashing thread could not read gives a message starting "unavailable: ",
+    /// never a wrong digest.
+    pub fn hex(self) -> String {
+        match self.0 {
+            Pending::Ready(d) => hex(&d),
+            Pending::File(job) => job.hex(),
+            Pending::Worker { reply, worker } => {
+                let digest = reply.recv();
+                drop(worker.chunks);
+                let _ = worker.thread.join();
+                match digest {
+                    Ok(d) => hex(&d),
+                    Err(_) => unreachable_hash_thread(),
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingSha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            Pending::Ready(_) => "PendingSha256(ready)",
+            _ => "PendingSha256(hashing)",
+        })
     }
 }
 

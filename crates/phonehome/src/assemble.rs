@@ -23,6 +23,9 @@ const MAX_WARNINGS: usize = 64;
 pub(crate) struct InputSummary {
     pub(crate) path: String,
     pub(crate) sha256: String,
+    /// The digest while its hashing thread may still be at work; moved into `sha256` by
+    /// [`InputSummary::settle_sha256`].
+    pub(crate) pending_sha256: Option<phonehome_capture::PendingSha256>,
     pub(crate) packets: u64,
     pub(crate) bytes: u64,
     pub(crate) first_ts: Option<Timestamp>,
@@ -39,6 +42,7 @@ impl InputSummary {
         Self {
             path: path.to_string(),
             sha256: String::new(),
+            pending_sha256: None,
             packets: 0,
             bytes: 0,
             first_ts: None,
@@ -46,6 +50,13 @@ impl InputSummary {
             warnings: Vec::new(),
             interfaces: Vec::new(),
             fatal: None,
+        }
+    }
+
+    /// Waits for the input's digest, if it is still being computed.
+    pub(crate) fn settle_sha256(&mut self) {
+        if let Some(p) = self.pending_sha256.take() {
+            self.sha256 = p.hex();
         }
     }
 }

@@ -296,6 +296,9 @@ pub(crate) fn audit_opened(
     }
     let keys_given = !keys.is_empty() || !found.is_empty();
     let ipdb = options.ip_db.as_deref().unwrap_or_else(|| IpDb::bundled());
+    // The last input's digest may still be computing: the report is built meanwhile.
+    let mut inputs = inputs;
+    let digests: Vec<_> = inputs.iter_mut().map(|i| i.pending_sha256.take()).collect();
     let mut report = assemble(
         inputs,
         outputs,
@@ -312,7 +315,6 @@ pub(crate) fn audit_opened(
     report.run = report::Run {
         version: env!("CARGO_PKG_VERSION").to_string(),
         start_time,
-        duration_ms: started.elapsed().as_millis() as u64,
         ip_data: format!("{} ({})", ipdb.data_date(), ipdb.sources()),
         data_versions: data_versions(),
         ..report::Run::default()
@@ -329,6 +331,12 @@ pub(crate) fn audit_opened(
             }
         }
     }
+    for (input, digest) in report.inputs.iter_mut().zip(digests) {
+        if let Some(d) = digest {
+            input.sha256 = d.hex();
+        }
+    }
+    report.run.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
 
@@ -441,6 +449,11 @@ fn read_inputs(
     const PROGRESS_EVERY: u64 = 4 << 20;
     let mut inputs = Vec::with_capacity(paths.len());
     for (index, path) in paths.iter().enumerate() {
+        // One input's digest at a time may still be computing while the next is read: the
+        // hashing threads never pile up, nor their buffers.
+        if let Some(previous) = inputs.last_mut() {
+            InputSummary::settle_sha256(previous);
+        }
         let mut summary = InputSummary::new(path);
         let mut reader = match open(path) {
             Ok(r) => r,
@@ -529,7 +542,6 @@ fn read_inputs(
         summary
             .warnings
             .extend(reader.take_warnings().iter().map(ToString::to_string));
-        summary.sha256 = reader.sha256_hex();
         summary.interfaces = reader
             .interfaces()
             .iter()
@@ -540,6 +552,7 @@ fn read_inputs(
             bytes: reader.bytes_read(),
             total,
         });
+        summary.pending_sha256 = Some(reader.into_sha256());
         inputs.push(summary);
     }
     inputs
@@ -765,6 +778,30 @@ mod tests {
         assert_eq!(found(&beside), expected);
         beside.compile_in_background();
         assert!(Arc::ptr_eq(beside.scanner().unwrap(), dfa));
+    }
+
+    #[test]
+    fn every_input_gets_its_own_digest_however_many_threads() {
+        let first: &[u8] = include_bytes!("../../../tests/e2e/data/curl-proxy-tls.pcap");
+        let second: &[u8] = include_bytes!("../../../tests/e2e/data/diff-after.pcap");
+        let dir = std::env::temp_dir().join(format!("phonehome-digests-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.pcap"), dir.join("b.pcap"));
+        std::fs::write(&a, first).unwrap();
+        std::fs::write(&b, second).unwrap();
+        let paths: Vec<String> = [&a, &b, &a].iter().map(|p| p.display().to_string()).collect();
+        let expected = [sha256_hex(first), sha256_hex(second), sha256_hex(first)];
+        for threads in [1, 2, 3] {
+            let options = Options {
+                threads,
+                ..Options::default()
+            };
+            let report = audit(&paths, &options).unwrap();
+            let got: Vec<&str> = report.inputs.iter().map(|i| i.sha256.as_str()).collect();
+            assert_eq!(got, expected, "threads = {threads}");
+            assert_eq!(report.inputs[0].packets, 56);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
