@@ -789,7 +789,10 @@ mod tests {
         let (a, b) = (dir.join("a.pcap"), dir.join("b.pcap"));
         std::fs::write(&a, first).unwrap();
         std::fs::write(&b, second).unwrap();
-        let paths: Vec<String> = [&a, &b, &a].iter().map(|p| p.display().to_string()).collect();
+        let paths: Vec<String> = [&a, &b, &a]
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         let expected = [sha256_hex(first), sha256_hex(second), sha256_hex(first)];
         for threads in [1, 2, 3] {
             let options = Options {
