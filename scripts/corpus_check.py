@@ -105,6 +105,11 @@ def phonehome_items(binary, path):
         if f.get("quic") and f["quic"].get("sni"):
             items.add((key, "quic_sni", f["quic"]["sni"]))
     for d in report["dns"]:
+        # DNS inside HTTP that is not DNS's own wire format (a resolver's JSON API, an app's
+        # HTTPDNS) is no DNS message to tshark: it shows those as HTTP, whose hosts are
+        # compared below. DNS over HTTPS in wire format is DNS to both.
+        if d.get("transport") in ("doh-json", "httpdns"):
+            continue
         for name in d["questions"]:
             items.add((flows[d["flow"]], "dns", name))
     for h in report["http"]:

@@ -256,6 +256,77 @@ fn every_destination_is_named_with_its_evidence() {
     assert_eq!(dest["apps"], serde_json::json!([]));
 }
 
+/// An app asks Tencent's HTTPDNS (plain HTTP to 119.29.29.29) for a name, then connects to
+/// the address it got, with no DNS packet and no SNI: the HTTPDNS answer names the server.
+#[test]
+fn an_httpdns_answer_names_the_servers_it_resolved() {
+    let ask = b"GET /d?dn=push.example.cn&ttl=1 HTTP/1.1\r\nHost: 119.29.29.29\r\n\r\n";
+    let answer =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 16\r\n\r\n203.0.113.77,300";
+    let t = 1_700_000_000;
+    let (resolver, push) = ("119.29.29.29", "203.0.113.77");
+    let dir = tempfile::tempdir().unwrap();
+    let path = PcapBuilder::new(1)
+        .packet(
+            t,
+            0,
+            &frame::tcp(PHONE, 50010, resolver, 80, 1, 0, SYN, &[]),
+        )
+        .packet(
+            t,
+            10,
+            &frame::tcp(resolver, 80, PHONE, 50010, 7, 2, SYN | ACK, &[]),
+        )
+        .packet(
+            t,
+            20,
+            &frame::tcp(PHONE, 50010, resolver, 80, 2, 8, ACK | PSH, ask),
+        )
+        .packet(
+            t,
+            30,
+            &frame::tcp(
+                resolver,
+                80,
+                PHONE,
+                50010,
+                8,
+                2 + ask.len() as u32,
+                ACK | PSH,
+                answer,
+            ),
+        )
+        .packet(t, 40, &frame::tcp(PHONE, 50011, push, 5223, 1, 0, SYN, &[]))
+        .packet(
+            t,
+            50,
+            &frame::tcp(push, 5223, PHONE, 50011, 9, 2, SYN | ACK, &[]),
+        )
+        .packet(
+            t,
+            60,
+            &frame::tcp(PHONE, 50011, push, 5223, 2, 10, ACK | PSH, &[0x17; 64]),
+        )
+        .write(dir.path(), "httpdns.pcap");
+    let report = audit_json(path.to_str().unwrap(), &[]);
+    let flow = flow_to(&report, "203.0.113.77:5223");
+    assert_eq!(flow["server_name"], "push.example.cn");
+    assert_eq!(flow["name_source"], "dns");
+    let dns: Vec<&Value> = report["dns"].as_array().unwrap().iter().collect();
+    assert_eq!(dns.len(), 2, "{dns:?}");
+    assert!(dns.iter().all(|d| d["transport"] == "httpdns"));
+    assert_eq!(dns[0]["response"], false);
+    assert_eq!(dns[0]["query"], "push.example.cn");
+    assert_eq!(dns[1]["answers"][0]["data"], push);
+    assert_eq!(dns[1]["answers"][0]["ttl"], 300);
+    assert_eq!(dns[1]["flow"], flow_to(&report, "119.29.29.29:80")["id"]);
+    assert!(!report["blind_spots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["flow"] == flow["id"]));
+}
+
 #[test]
 fn results_are_identical_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();

@@ -69,6 +69,9 @@ pub struct Facts<'a> {
     /// Bits per byte of the first bytes of a flow no parser understood (at least
     /// [`MIN_ENTROPY_SAMPLE`] bytes), if any.
     pub opaque_entropy: Option<f64>,
+    /// DNS messages were read inside the flow's HTTP (DNS over HTTPS decrypted with a key
+    /// log): the names it resolved are visible after all.
+    pub dns_read: bool,
     /// HTTP messages of the flow that carry WeChat's MMTLS (`/mmtls/` paths) or bodies that
     /// look encrypted.
     pub encrypted_bodies: &'a [String],
@@ -227,6 +230,8 @@ pub fn classify(facts: &Facts<'_>) -> Vec<BlindSpot> {
         })
     } else if alpn_is("doq") || alpn_is("dot") {
         Some("DNS over QUIC or TLS (ALPN)".to_string())
+    } else if facts.dns_read {
+        None
     } else if let Some(name) = facts.sni.filter(|n| is_resolver_name(n)) {
         Some(format!("DNS over HTTPS to {name}"))
     } else if facts.server_port == 443 && facts.server.is_some_and(is_resolver_addr) {
@@ -345,6 +350,20 @@ mod tests {
         ];
         for f in &cases {
             assert_eq!(kinds(f), vec![Kind::EncryptedDns], "{f:?}");
+        }
+        // Decrypted, with its DNS read: DNS over HTTPS hides nothing any more. DNS over TLS
+        // and over QUIC are not read inside, so they stay blind spots.
+        for f in &cases {
+            let read = Facts {
+                dns_read: true,
+                ..f.clone()
+            };
+            let expected = if f.server_port == 853 || !f.alpn.is_empty() {
+                vec![Kind::EncryptedDns]
+            } else {
+                vec![]
+            };
+            assert_eq!(kinds(&read), expected, "{read:?}");
         }
     }
 

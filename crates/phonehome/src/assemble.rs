@@ -379,6 +379,7 @@ fn flow_report(
         opaque_entropy: blind::looks_encrypted(&info.head[0])
             .or_else(|| blind::looks_encrypted(&info.head[1])),
         encrypted_bodies,
+        dns_read: info.dns_in_http,
     };
     for spot in blind::classify(&facts) {
         blind_spots.push(report::BlindSpot {
@@ -612,6 +613,7 @@ fn dns_report(flow: u64, r: &DnsRecord) -> report::Dns {
                 data: a.data.to_text(),
             })
             .collect(),
+        transport: r.carrier,
     }
 }
 

@@ -145,7 +145,7 @@ impl H2Conn {
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.transport = "h2";
             record.decrypted = decrypted;
-            sink.push_http(ctx, &msg, record);
+            sink.push_http(ctx, info, &msg, record);
         }
     }
 }
@@ -827,7 +827,7 @@ impl HttpConn {
             }
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.decrypted = self.decrypted;
-            sink.push_http(ctx, &msg, record);
+            sink.push_http(ctx, info, &msg, record);
         }
     }
 }
@@ -931,7 +931,7 @@ impl UdpApp {
                         info.app_client = Some(side);
                     }
                     let record = HttpRecord::new(ctx, &msg, info);
-                    sink.push_http(ctx, &msg, record);
+                    sink.push_http(ctx, info, &msg, record);
                 }
             }
             Self::Undecided(_) | Self::Opaque => {
@@ -1057,7 +1057,7 @@ impl QuicDecrypt {
             let mut record = HttpRecord::new(ctx, &msg, info);
             record.transport = "h3";
             record.decrypted = true;
-            sink.push_http(ctx, &msg, record);
+            sink.push_http(ctx, info, &msg, record);
         }
     }
 }
@@ -1466,6 +1466,85 @@ Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\
         q.extend_from_slice(&[0, 0, 1, 0, 1]);
         q.extend_from_slice(&[0, 0, 0x29, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
         q
+    }
+
+    /// DNS over HTTPS (as decrypted TLS would hand it over) and an HTTPDNS exchange on one
+    /// connection, pipelined behind an ordinary request: each answer meets its own request.
+    #[test]
+    fn dns_carried_in_http_is_recorded_as_dns() {
+        let keys = KeyLog::default();
+        let ctx = ctx(&keys);
+        let mut sink = Sink::default();
+        let mut info = FlowInfo::default();
+        let mut app = TcpApp::default();
+        let q = query("api.example.com");
+        let mut requests = b"GET /index.html HTTP/1.1\r\nHost: r.example\r\n\r\n".to_vec();
+        requests.extend_from_slice(
+            format!(
+                "POST /dns-query HTTP/1.1\r\nHost: r.example\r\nContent-Type: application/dns-message\r\nContent-Length: {}\r\n\r\n",
+                q.len()
+            )
+            .as_bytes(),
+        );
+        requests.extend_from_slice(&q);
+        requests
+            .extend_from_slice(b"GET /d?dn=push.example.com HTTP/1.1\r\nHost: r.example\r\n\r\n");
+        let mut answer = q.clone();
+        answer[2] |= 0x80;
+        answer[7] = 1; // one answer, placed before the OPT record of the additional section
+        let opt = answer.split_off(answer.len() - 11);
+        answer
+            .extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xcb\x00\x71\x05");
+        answer.extend_from_slice(&opt);
+        // The ordinary page's body looks like an HTTPDNS answer; it answers no DNS request.
+        let mut responses =
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\n9.9.9.9"
+                .to_vec();
+        responses.extend_from_slice(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/dns-message\r\nContent-Length: {}\r\n\r\n",
+                answer.len()
+            )
+            .as_bytes(),
+        );
+        responses.extend_from_slice(&answer);
+        responses.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n203.0.113.9;");
+        app.data(Side::A, &requests, &ctx, &mut info, &mut sink);
+        app.data(Side::B, &responses, &ctx, &mut info, &mut sink);
+        app.close(&ctx, &mut info, &mut sink);
+        assert!(info.dns_in_http);
+        let got: Vec<(bool, &str, Option<&str>, Vec<String>)> = sink
+            .dns
+            .iter()
+            .map(|r| {
+                (
+                    r.msg.response,
+                    r.msg.questions[0].name.as_str(),
+                    r.carrier,
+                    r.msg.answers.iter().map(|a| a.data.to_text()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (false, "api.example.com", Some("doh"), vec![]),
+                (false, "push.example.com", Some("httpdns"), vec![]),
+                (
+                    true,
+                    "api.example.com",
+                    Some("doh"),
+                    vec!["203.0.113.5".to_string()]
+                ),
+                (
+                    true,
+                    "push.example.com",
+                    Some("httpdns"),
+                    vec!["203.0.113.9".to_string()]
+                ),
+            ]
+        );
+        assert_eq!(sink.counters.dns_messages, 4);
     }
 
     #[test]

@@ -174,6 +174,7 @@ pub(crate) mod tests {
                 qtype: None,
                 rcode: None,
                 answers: Vec::new(),
+                transport: None,
             }],
             http: Vec::new(),
             destinations: Vec::new(),

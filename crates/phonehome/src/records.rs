@@ -1,6 +1,9 @@
 //! What the dissectors hand to the report: owned records, tagged with the flow's handle, so
 //! that shards can work apart and be merged in a deterministic order.
 
+use std::collections::VecDeque;
+
+use phonehome_app::dns::over_http;
 use phonehome_app::{dns, http, quic, tls};
 use phonehome_capture::Timestamp;
 use phonehome_detect::decode::websocket::Deframer;
@@ -44,7 +47,16 @@ pub(crate) struct FlowInfo {
     /// First bytes each side sent, kept only for flows no parser understands: service
     /// recognition looks at them (e.g. a push protocol's greeting).
     pub(crate) head: [Vec<u8>; 2],
+    /// HTTP requests and final responses seen, which pairs an answer with its request.
+    pub(crate) http_seen: [u64; 2],
+    /// DNS queries made in HTTP requests (by request number), awaiting their answers.
+    pub(crate) dns_asked: VecDeque<(u64, over_http::Carried)>,
+    /// DNS messages were read out of the flow's HTTP (decrypted DoH, HTTPDNS).
+    pub(crate) dns_in_http: bool,
 }
+
+/// Queries in HTTP kept per flow while their answers are awaited.
+const MAX_ASKED: usize = 16;
 
 /// Bytes of an unrecognised flow kept per side.
 pub(crate) const HEAD_BYTES: usize = 256;
@@ -142,7 +154,14 @@ pub(crate) struct Sink {
 impl Sink {
     /// Keeps an HTTP record, and searches the message (target, header values, decoded body)
     /// for the profile's values.
-    pub(crate) fn push_http(&mut self, ctx: &Ctx<'_>, msg: &http::Message, record: HttpRecord) {
+    pub(crate) fn push_http(
+        &mut self,
+        ctx: &Ctx<'_>,
+        info: &mut FlowInfo,
+        msg: &http::Message,
+        record: HttpRecord,
+    ) {
+        self.dns_in_http(ctx, info, msg);
         if self.detecting() {
             let direction = if record.request {
                 Direction::ClientToServer
@@ -190,6 +209,53 @@ impl Sink {
             }
         }
         self.http.push(record);
+    }
+
+    /// DNS carried in an HTTP message (DNS over HTTPS, a resolver's JSON API, an app's
+    /// HTTPDNS): recorded as DNS, so that its answers name the addresses the device goes on to
+    /// connect to. An answer is paired with its request by number (HTTP/1 answers in order;
+    /// over HTTP/2 and HTTP/3 most forms name what they answer anyway).
+    fn dns_in_http(&mut self, ctx: &Ctx<'_>, info: &mut FlowInfo, msg: &http::Message) {
+        let content_type = msg.header_str("content-type");
+        let carried = match &msg.kind {
+            http::Kind::Request { method, uri } => {
+                let n = info.http_seen[0];
+                info.http_seen[0] += 1;
+                let Some(c) = over_http::request(method, uri, content_type, &msg.body) else {
+                    return;
+                };
+                let asked = &mut info.dns_asked;
+                if asked.len() == MAX_ASKED {
+                    asked.pop_front();
+                }
+                asked.push_back((n, c.clone()));
+                c
+            }
+            // Interim answers (100 Continue, 103 Early Hints) precede the final one.
+            http::Kind::Response { status, .. } if (100..200).contains(status) => return,
+            http::Kind::Response { .. } => {
+                let n = info.http_seen[1];
+                info.http_seen[1] += 1;
+                let q = &mut info.dns_asked;
+                while q.front().is_some_and(|(i, _)| *i < n) {
+                    q.pop_front();
+                }
+                let asked = q
+                    .front()
+                    .is_some_and(|(i, _)| *i == n)
+                    .then(|| q.pop_front().map(|(_, c)| c))
+                    .flatten();
+                let Some(c) = over_http::response(content_type, &msg.body, asked.as_ref()) else {
+                    return;
+                };
+                c
+            }
+        };
+        info.dns_in_http = true;
+        self.counters.dns_messages += 1;
+        let mut record = DnsRecord::new(ctx, &carried.message);
+        record.carrier = Some(carried.form.as_str());
+        self.dns.push(record);
     }
 
     /// Searches an unparsed TCP stream, carrying the scanner's state from chunk to chunk.
@@ -596,6 +662,9 @@ pub(crate) struct DnsRecord {
     pub(crate) pos: Position,
     pub(crate) flow: u64,
     pub(crate) msg: dns::Message,
+    /// How the message travelled inside HTTP ([`over_http::Form::as_str`]); `None` for DNS
+    /// on its own datagram or stream.
+    pub(crate) carrier: Option<&'static str>,
 }
 
 impl DnsRecord {
@@ -608,6 +677,7 @@ impl DnsRecord {
             },
             flow: ctx.flow,
             msg: msg.clone(),
+            carrier: None,
         }
     }
 }

@@ -120,6 +120,7 @@ pub(crate) mod tests_support {
                 qtype: Some("A".into()),
                 rcode: None,
                 answers: Vec::new(),
+                transport: None,
             }],
             http: Vec::new(),
             destinations: Vec::new(),

@@ -209,6 +209,10 @@ pub struct Dns {
     pub qtype: Option<String>,
     pub rcode: Option<String>,
     pub answers: Vec<DnsAnswer>,
+    /// DNS carried inside HTTP: "doh" (RFC 8484 wire format), "doh-json" (a resolver's JSON
+    /// API) or "httpdns" (an app vendor's HTTPDNS service); `flow` is then that HTTP flow.
+    /// Null for DNS on its own datagram or stream.
+    pub transport: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]

@@ -31,6 +31,7 @@
 //! ```
 
 mod name;
+pub mod over_http;
 mod rdata;
 mod tcp;
 

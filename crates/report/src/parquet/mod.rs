@@ -365,6 +365,7 @@ mod tests {
                     data: "2001:db8::443".into(),
                 },
             ],
+            transport: Some("doh"),
         };
         let http = Http {
             ts: "2024-05-01T12:00:01.700000Z".into(),

@@ -167,6 +167,7 @@ pub(super) fn dns() -> Vec<Column<Dns>> {
         C::opt_text("qtype", |c| c.item.qtype.as_deref()),
         C::opt_text("rcode", |c| c.item.rcode.as_deref()),
         C::answers("answers", |c| &c.item.answers),
+        C::opt_text("transport", |c| c.item.transport),
     ])
 }
 
